@@ -1,0 +1,83 @@
+# Transfer Learning Workbook: `make lab` (the course) and `make test` (the checks).
+# Every target sets itself up first; re-running skips what is already done.
+
+PYTHON  ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+PY      := $(BIN)/python
+DEPHASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
+STAMP   := $(VENV)/.installed-$(DEPHASH)
+DATA_STAMP := datasets/cache/.data-ready
+BROWSER_STAMP := $(VENV)/.browser-ready
+PORT    ?= 8888
+APT_PACKAGES_DATA := dataset-fashion-mnist
+APT_PACKAGES_BROWSER := chromium chromium-driver
+
+
+.PHONY: lab test setup data doctor lint course course-full bench report student html clean help
+help:
+	@echo "make lab      set up, then open the course in JupyterLab"
+	@echo "make test     set up, then run every test (lint, helpers, notebooks, browser)"
+	@echo "make doctor   check the environment, data and source model"
+	@echo "make course   run every notebook headless in quick mode and write the report"
+	@echo "make bench    measure the course's costs"
+
+setup: $(STAMP) $(DATA_STAMP)
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	@mkdir -p $(VENV)/share/jupyter/lab/settings
+	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+$(DATA_STAMP): datasets/manifest.json | $(STAMP)
+	@[ -d /usr/share/datasets/fashion-mnist ] || scripts/apt-install.sh $(APT_PACKAGES_DATA)
+	$(PY) -m helpers data
+	@touch $@
+
+data: $(STAMP)
+	@rm -f $(DATA_STAMP)
+	@$(MAKE) --no-print-directory $(DATA_STAMP)
+
+$(BROWSER_STAMP): | $(STAMP)
+	@[ -x /usr/bin/chromium ] || scripts/apt-install.sh $(APT_PACKAGES_BROWSER)
+	@touch $@
+
+lab: setup
+	$(PY) -m helpers doctor || true
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT)
+
+doctor: setup
+	$(PY) -m helpers doctor
+
+lint: $(STAMP)
+	$(BIN)/ruff check helpers tests
+
+test: setup $(BROWSER_STAMP) lint
+	TLW_QUICK=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+course: setup
+	$(PY) -m helpers run --quick
+	$(PY) -m helpers report
+
+course-full: setup
+	$(PY) -m helpers run
+	$(PY) -m helpers report
+
+bench: setup
+	$(PY) -m helpers bench
+
+report: setup
+	$(PY) -m helpers report
+
+student: setup
+	$(PY) -m helpers student --out build/student
+
+html: setup
+	$(PY) -m helpers html
+
+clean:
+	rm -rf build .pytest_cache

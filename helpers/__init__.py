@@ -1,0 +1,13 @@
+"""The Transfer Learning Workbook's helper package: the reusable code behind each notebook.
+
+Import the piece a notebook teaches, e.g. ``from helpers import freezing``. Submodules are
+imported on demand so ``import helpers`` stays fast and does not start TensorFlow.
+"""
+
+import os as _os
+
+# TensorFlow's C++ start-up chatter (CPU feature notices, absl warnings) hides what matters
+# in a notebook; real errors still show. oneDNN stays on: it makes training much faster here.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+"""Command line: ``python -m helpers COMMAND`` (run ``python -m helpers --help``)."""
+
+from helpers.cli import main
+
+raise SystemExit(main())

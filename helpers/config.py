@@ -1,0 +1,61 @@
+"""Paths, environment variables and quick mode, in one place.
+
+Every environment variable the course reads starts with ``TLW_``:
+
+- ``TLW_QUICK``: ``1`` makes every notebook run its quick settings (tests, CI).
+- ``TLW_DATA_DIR``: a folder holding the four Fashion-MNIST ``.gz`` files.
+- ``TLW_PROGRESS_FILE``: where quiz answers are recorded.
+- ``TLW_OFFLINE``: ``1`` forbids every network access (downloads fail fast).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATASETS_DIR = ROOT / "datasets"
+CACHE_DIR = DATASETS_DIR / "cache"
+MODELS_DIR = ROOT / "models"
+NOTEBOOKS_DIR = ROOT / "notebooks"
+BUILD_DIR = ROOT / "build"
+DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
+
+SOURCE_MODEL_PATH = MODELS_DIR / "source_cnn.keras"
+SOURCE_MODEL_CARD = MODELS_DIR / "source_cnn.json"
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def env_flag(name: str) -> bool:
+    """True when the environment variable ``name`` is set to 1/true/yes/on."""
+    return os.environ.get(name, "").strip().lower() in _TRUE
+
+
+def quick_mode(default: bool = False) -> bool:
+    """Quick mode: on when ``TLW_QUICK`` says so, else ``default`` (the notebook's own choice)."""
+    if "TLW_QUICK" in os.environ:
+        return env_flag("TLW_QUICK")
+    return default
+
+
+def offline() -> bool:
+    """True when the course must not touch the network (``TLW_OFFLINE=1``)."""
+    return env_flag("TLW_OFFLINE")
+
+
+def data_dir_from_env() -> Path | None:
+    """The folder named by ``TLW_DATA_DIR``, if any."""
+    value = os.environ.get("TLW_DATA_DIR", "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def keras_home() -> Path:
+    """Keras's own cache folder (``$KERAS_HOME`` or ``~/.keras``)."""
+    return Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser()
+
+
+def user_data_dir() -> Path:
+    """Per-user folder for the learner's own files (progress), outside the repository."""
+    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(base) / "transfer-learning-workbook"

@@ -1,0 +1,215 @@
+"""Self-checking exercises: each check inspects what the learner built and answers with a hint.
+
+A check returns a ``Feedback`` (shown as a green or orange box) and never just says "wrong":
+the first failed condition's hint tells the learner what to look at. Pass a results
+``Recorder`` to keep the outcome for the run's report.
+"""
+
+from __future__ import annotations
+
+import html
+
+
+class Feedback:
+    """Outcome of one exercise check."""
+
+    def __init__(self, name: str, passed: bool, message: str):
+        self.name, self.passed, self.message = name, passed, message
+
+    def __bool__(self) -> bool:
+        return self.passed
+
+    def __repr__(self) -> str:
+        return f"{'PASSED' if self.passed else 'NOT YET'} [{self.name}] {self.message}"
+
+    def _repr_html_(self) -> str:
+        colour, head = ("#1a7f37", "Well done") if self.passed else ("#b35900", "Not yet")
+        return (f"<div class='tlw-exercise' style='border-left:4px solid {colour};"
+                f"padding:4px 8px'><b style='color:{colour}'>{head}</b> "
+                f"<code>{html.escape(self.name)}</code>: {html.escape(self.message)}</div>")
+
+
+def check(name: str, conditions, success: str, recorder=None) -> Feedback:
+    """``conditions`` is a list of ``(ok, hint)``; the first failing hint is the feedback."""
+    for ok, hint in conditions:
+        if not ok:
+            result = Feedback(name, False, hint)
+            break
+    else:
+        result = Feedback(name, True, success)
+    if recorder is not None:
+        recorder.exercise(name, result.passed)
+    return result
+
+
+def not_done(value) -> bool:
+    """True while an exercise variable still holds its placeholder (None or ...)."""
+    return value is None or value is Ellipsis
+
+
+# ---------------------------------------------------------------- notebook 00
+
+def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, recorder=None):
+    """00: a balanced sample of ``per_class`` images per class."""
+    import numpy as np
+
+    if not_done(x_small) or not_done(y_small):
+        return check("few_shot_sample", [(False, "Assign x_small and y_small first (use data.few_shot).")], "")
+    counts = np.bincount(np.asarray(y_small), minlength=num_classes)
+    return check("few_shot_sample", [
+        (len(x_small) == len(y_small), f"x_small has {len(x_small)} images but y_small has "
+         f"{len(y_small)} labels; they must match."),
+        (len(y_small) == num_classes * per_class, f"Expected {num_classes * per_class} images "
+         f"({per_class} for each of {num_classes} classes), got {len(y_small)}."),
+        ((counts == per_class).all(), f"Classes are unbalanced: counts per class {counts.tolist()}. "
+         "few_shot(x, y, per_class, seed) samples every class equally."),
+        (np.asarray(x_small).shape[1:] == (28, 28, 1), "Images should keep the shape (28, 28, 1)."),
+    ], f"{len(y_small)} images, {per_class} per class.", recorder)
+
+
+def check_features(feats, base, images, recorder=None):
+    """00/03: ``feats`` are the base's outputs for ``images``."""
+    import numpy as np
+
+    if not_done(feats):
+        return check("features", [(False, "Assign feats = base.predict(...) first.")], "")
+    expected = base.predict(np.asarray(images), verbose=0)
+    feats = np.asarray(feats)
+    return check("features", [
+        (feats.shape == expected.shape, f"feats has shape {feats.shape}; the base gives "
+         f"{expected.shape} for these images. Did you pass all of them, to the base (not the full model)?"),
+        (np.allclose(feats, expected, atol=1e-4), "The numbers differ from the base's output; "
+         "pass the images unchanged (already scaled to [0, 1])."),
+    ], f"feature matrix of shape {feats.shape}: one {feats.shape[1]}-number vector per image.", recorder)
+
+
+# ---------------------------------------------------------------- notebook 01
+
+def check_submodel(extractor, model, layer_name: str, recorder=None):
+    """01: a model from ``model``'s input to ``layer_name``'s output, sharing its weights."""
+    import numpy as np
+
+    if not_done(extractor):
+        return check("submodel", [(False, "Assign the new model to the variable first.")], "")
+    target = model.get_layer(layer_name)
+    x = np.zeros((1,) + tuple(model.input.shape[1:]), dtype="float32")
+    out_shape = getattr(extractor, "output", None)
+    return check("submodel", [
+        (hasattr(extractor, "predict") and hasattr(extractor, "layers"),
+         "Build a keras.Model(inputs, outputs), not a single layer or a tensor."),
+        (out_shape is not None and tuple(out_shape.shape) == tuple(target.output.shape),
+         f"The output should have the shape of {layer_name}'s output {tuple(target.output.shape)}; "
+         f"yours is {None if out_shape is None else tuple(out_shape.shape)}. "
+         f"Use model.get_layer('{layer_name}').output as outputs."),
+        (any(layer is target for layer in extractor.layers),
+         "Your model does not contain the pretrained layer itself; build it from model.input and the "
+         "layer's .output so the weights are shared, not copied or rebuilt."),
+        (np.allclose(extractor.predict(x, verbose=0),
+                     __import__("keras").Model(model.input, target.output).predict(x, verbose=0)),
+         "The outputs differ from the pretrained layer's; start from model.input."),
+    ], f"a {len(extractor.layers)}-layer model ending at {layer_name}, sharing the pretrained weights.",
+        recorder)
+
+
+def check_layer_slice(names, model, n: int, recorder=None):
+    """01: the names of the last ``n`` layers, taken by slicing ``model.layers``."""
+    if not_done(names):
+        return check("layer_slice", [(False, "Assign a list of names first.")], "")
+    expected = [layer.name for layer in model.layers[-n:]]
+    names = list(names)
+    return check("layer_slice", [
+        (len(names) == n, f"Expected {n} names, got {len(names)}. model.layers[-{n}:] takes the last {n}."),
+        (all(isinstance(v, str) for v in names), "Store the layers' .name strings, not the layers."),
+        (names == expected, f"Those are not the last {n} layers in order; model.layers[-{n}:] "
+         "keeps the model's order."),
+    ], f"the last {n} layers are {expected}.", recorder)
+
+
+# ---------------------------------------------------------------- notebook 02
+
+def check_freeze_all_but_top(model, n: int, recorder=None):
+    """02: every layer frozen except the last ``n``."""
+    flags = [layer.trainable for layer in model.layers]
+    expected = [False] * (len(flags) - n) + [True] * n
+    wrong = [layer.name for layer, f, e in zip(model.layers, flags, expected, strict=True) if f != e]
+    return check("freeze_all_but_top", [
+        (model.trainable, "model.trainable is False, which freezes everything; set the flag on the "
+         "individual layers instead."),
+        (not wrong, f"These layers have the wrong flag: {wrong[:5]}{'...' if len(wrong) > 5 else ''}. "
+         f"Loop over model.layers[:-{n}] setting trainable = False, and make sure the last {n} "
+         "stay True."),
+    ], f"only the last {n} layers are trainable: {[layer.name for layer in model.layers[-n:]]}.", recorder)
+
+
+def compiled_with_current_flags(model) -> bool:
+    """True if the model was compiled after the last change to any layer's ``trainable`` flag."""
+    state = getattr(model, "_compiled_trainable_state", None)  # Keras records it at compile()
+    if state is None:
+        return getattr(model, "train_function", None) is None
+    return all(state.get(layer, layer.trainable) == layer.trainable
+               for layer in model._flatten_layers())
+
+
+def check_frozen_and_recompiled(model, base, recorder=None):
+    """02: ``base`` frozen and the model compiled again so the change takes effect."""
+    return check("frozen_and_recompiled", [
+        (not base.trainable, "The base is still trainable: set base.trainable = False."),
+        (len(model.trainable_weights) > 0, "Nothing is trainable any more; freeze the base only, "
+         "not the whole model."),
+        (compiled_with_current_flags(model),
+         "The flag is set, but the model still uses the training step built before the change. "
+         "Call model.compile(...) again after changing trainable."),
+    ], "base frozen and the model recompiled: the next fit trains the head only.", recorder)
+
+
+# ---------------------------------------------------------------- notebook 03
+
+def check_layer_features(feats, model, layer_name: str, images, recorder=None):
+    """03: one pooled feature vector per image, taken at ``layer_name``."""
+    import numpy as np
+
+    from helpers.features import extract_features, pooled_extractor
+
+    if not_done(feats):
+        return check("layer_features", [(False, "Assign the features array first.")], "")
+    expected = extract_features(pooled_extractor(model, layer_name), images)
+    feats = np.asarray(feats)
+    channels = model.get_layer(layer_name).output.shape[-1]
+    return check("layer_features", [
+        (feats.ndim == 2, f"Expected one vector per image (2-D array); got shape {feats.shape}. "
+         "Average the feature maps over height and width (GlobalAveragePooling2D)."),
+        (feats.shape == expected.shape, f"Expected shape {expected.shape} ({channels} channels at "
+         f"{layer_name}); got {feats.shape}."),
+        (np.allclose(feats, expected, atol=1e-4), f"Right shape, different values: take "
+         f"model.get_layer('{layer_name}').output, then average over the two spatial axes."),
+    ], f"{feats.shape[0]} vectors of {feats.shape[1]} numbers from {layer_name}.", recorder)
+
+
+def _loss_from_logits(loss) -> bool | None:
+    if isinstance(loss, str):
+        return False if "crossentropy" in loss else None
+    cfg = getattr(loss, "get_config", lambda: {})()
+    return cfg.get("from_logits")
+
+
+def check_matching_head(model, num_features: int, num_classes: int, recorder=None):
+    """03: a compiled head whose output activation and loss agree."""
+    import keras
+
+    if not_done(model):
+        return check("matching_head", [(False, "Assign the compiled head to my_head first.")], "")
+    last = model.layers[-1]
+    activation = getattr(getattr(last, "activation", None), "__name__", "")
+    from_logits = _loss_from_logits(getattr(model, "loss", None))
+    agree = (activation == "softmax" and from_logits is False) or \
+            (activation == "linear" and from_logits is True)
+    return check("matching_head", [
+        (isinstance(model, keras.Model), "my_head should be a Keras model."),
+        (tuple(model.input.shape[1:]) == (num_features,),
+         f"The head's input should be {num_features} features; it is {tuple(model.input.shape[1:])}."),
+        (model.output.shape[-1] == num_classes, f"The head needs {num_classes} outputs, one per class."),
+        (getattr(model, "compiled", False), "Compile the head (optimizer, loss, metrics)."),
+        (from_logits is not None, "Use a (sparse) categorical cross-entropy loss for classes."),
+        (agree, f"Output activation '{activation}' and loss from_logits={from_logits} disagree: "
+         "softmax outputs need from_logits=False; no activation (logits) needs from_logits=True."),
+    ], f"activation '{activation}' with from_logits={from_logits}: they agree.", recorder)

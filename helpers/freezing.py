@@ -1,0 +1,139 @@
+"""Notebook 02: freezing layers — ``trainable``, parameter counts, proof that frozen weights stay put."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def count_params(model) -> dict:
+    """Trainable, non-trainable and total parameter counts (what ``summary()`` prints at the end)."""
+    trainable = int(sum(np.prod(v.shape) for v in model.trainable_weights))
+    frozen = int(sum(np.prod(v.shape) for v in model.non_trainable_weights))
+    return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
+
+
+def freeze(model_or_layer) -> None:
+    """Freeze a layer or a whole model: its weights stop changing in ``fit`` (recompile after!)."""
+    model_or_layer.trainable = False
+
+
+def unfreeze(model_or_layer) -> None:
+    """Make a layer or model trainable again (recompile after!)."""
+    model_or_layer.trainable = True
+
+
+def freeze_all_but_top(model, n: int) -> list[str]:
+    """Freeze ``model.layers[:-n]``, leave the last ``n`` trainable; return the trainable names.
+
+    ``n=0`` freezes every layer. Layers without weights (pooling, activations) count too,
+    exactly as in ``model.layers``.
+    """
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"n must be a non-negative integer, not {n!r}")
+    if n > len(model.layers):
+        raise ValueError(f"the model has only {len(model.layers)} layers; cannot leave {n} trainable")
+    model.trainable = True
+    cut = len(model.layers) - n
+    for i, layer in enumerate(model.layers):
+        layer.trainable = i >= cut
+    return [layer.name for layer in model.layers if layer.trainable]
+
+
+def trainable_table(model) -> list[dict]:
+    """Per layer: trainable flag and how many of its weights are trainable / frozen."""
+    rows = []
+    for layer in model.layers:
+        rows.append({
+            "name": layer.name,
+            "trainable": bool(layer.trainable),
+            "trainable_weights": int(sum(np.prod(v.shape) for v in layer.trainable_weights)),
+            "frozen_weights": int(sum(np.prod(v.shape) for v in layer.non_trainable_weights)),
+        })
+    return rows
+
+
+def snapshot_weights(model) -> dict:
+    """A copy of every weight, by ``layer/variable`` path, to compare before and after training."""
+    return {v.path: np.array(v.numpy(), copy=True) for v in model.weights}
+
+
+def weight_changes(before: dict, after: dict) -> dict:
+    """Largest absolute change of each weight between two snapshots."""
+    return {k: float(np.max(np.abs(after[k] - before[k]))) if before[k].size else 0.0
+            for k in before}
+
+
+def changed_and_unchanged(before: dict, after: dict, atol: float = 0.0):
+    """Two sorted lists of weight paths: those that moved by more than ``atol`` and those that did not."""
+    changes = weight_changes(before, after)
+    moved = sorted(k for k, d in changes.items() if d > atol)
+    still = sorted(k for k, d in changes.items() if d <= atol)
+    return moved, still
+
+
+def batchnorm_layers(model) -> list:
+    """Every BatchNormalization layer, searching nested models too."""
+    import keras
+
+    found = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            found.append(layer)
+        elif isinstance(layer, keras.Model):
+            found.extend(batchnorm_layers(layer))
+    return found
+
+
+def bn_moving_stats(model) -> dict:
+    """Moving mean and variance of every BatchNormalization layer (copied)."""
+    return {f"{bn.name}/{name}": np.array(getattr(bn, name).numpy(), copy=True)
+            for bn in batchnorm_layers(model) for name in ("moving_mean", "moving_variance")}
+
+
+def freeze_convolutions_only(model) -> None:
+    """Freeze every layer except BatchNormalization: the trap that lets BN statistics drift."""
+    import keras
+
+    for layer in model.layers:
+        layer.trainable = isinstance(layer, keras.layers.BatchNormalization)
+
+
+def batchnorm_demo(make_base, x_train, y_train, x_val, y_val, num_classes: int, epochs: int,
+                   batch_size: int = 16, seed: int = 0) -> dict:
+    """Train the same head on a tiny set twice: BN frozen (right) and BN left updating (the trap).
+
+    ``make_base()`` must return a fresh pretrained base. "right" freezes the whole base and calls
+    it with ``training=False``; "trap" freezes only the convolutions and lets BatchNormalization
+    normalise with batch statistics and update its moving averages. For each, returns the training
+    accuracy Keras reports, the accuracy on the same training images in inference mode, the
+    validation accuracy, and how far the BN moving means drifted.
+    """
+    import keras
+
+    from helpers.models import set_seed
+
+    out = {}
+    for mode in ("right", "trap"):
+        set_seed(seed)
+        base = make_base()
+        before = bn_moving_stats(base)
+        if mode == "right":
+            freeze(base)
+        else:
+            freeze_convolutions_only(base)
+        inputs = keras.Input(shape=x_train.shape[1:])
+        x = base(inputs, training=False) if mode == "right" else base(inputs)
+        outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
+        model = keras.Model(inputs, outputs)
+        model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", ["accuracy"])
+        hist = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
+                         shuffle=True)
+        after = bn_moving_stats(base)
+        drift = max(float(abs(after[k] - before[k]).max()) for k in before if "moving_mean" in k)
+        out[mode] = {
+            "train_accuracy_reported": float(hist.history["accuracy"][-1]),
+            "train_accuracy_inference": float(model.evaluate(x_train, y_train, verbose=0)[1]),
+            "val_accuracy": float(model.evaluate(x_val, y_val, verbose=0)[1]),
+            "bn_mean_drift": drift,
+        }
+    return out

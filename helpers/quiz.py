@@ -1,0 +1,335 @@
+"""Quizzes: question banks (YAML, one per notebook), grading, ipywidgets and a static fallback.
+
+A bank lives in ``notebooks/quizzes/<notebook>.yml``::
+
+    notebook: 02_freezing_layers
+    questions:
+      - id: freeze-meaning
+        type: single            # single | multiple | truefalse | numeric
+        text: What does freezing a layer mean?
+        options:
+          - {text: Its weights stop changing during training, correct: true, why: ...}
+          - {text: ..., correct: false, why: ...}
+      - id: trainable-count
+        type: numeric
+        text: ...
+        answer: 1234
+        tolerance: 0.5
+        why: ...
+
+``show_quiz("02_freezing_layers", extra=[...])`` displays the bank as widgets in JupyterLab
+and as readable text (no answers) in papermill outputs and HTML exports.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers import config
+
+QUIZ_DIR = config.NOTEBOOKS_DIR / "quizzes"
+TYPES = ("single", "multiple", "truefalse", "numeric")
+
+
+class QuizBankError(ValueError):
+    """A question bank breaks the schema; the message names the file and the question."""
+
+
+@dataclass
+class Option:
+    text: str
+    correct: bool
+    why: str
+
+
+@dataclass
+class Question:
+    id: str
+    type: str
+    text: str
+    options: list[Option] = field(default_factory=list)
+    answer: float | None = None
+    tolerance: float = 0.0
+    why: str = ""
+    topic: str = ""
+
+    @property
+    def correct_indices(self) -> set[int]:
+        return {i for i, o in enumerate(self.options) if o.correct}
+
+
+@dataclass
+class Verdict:
+    """The result of checking one answer: right or not, and the explanations to show."""
+
+    correct: bool
+    feedback: list[str]
+
+
+# ---------------------------------------------------------------- building and validating
+
+def numeric_question(id: str, text: str, answer: float, tolerance: float = 0.0,
+                     why: str = "", topic: str = "") -> Question:
+    """A question whose answer is a number the learner just measured (built from the live run)."""
+    q = Question(id=id, type="numeric", text=text, answer=float(answer),
+                 tolerance=float(tolerance), why=why, topic=topic)
+    validate_question(q, "<live question>")
+    return q
+
+
+def _parse_question(raw, source: str) -> Question:
+    if not isinstance(raw, dict):
+        raise QuizBankError(f"{source}: every question must be a mapping, got {raw!r}")
+    qid = str(raw.get("id", "")).strip() or "<missing id>"
+    options = []
+    for o in raw.get("options") or []:
+        if not isinstance(o, dict):
+            raise QuizBankError(f"{source}, question {qid}: each option needs text/correct/why")
+        options.append(Option(text=str(o.get("text", "")).strip(),
+                              correct=bool(o.get("correct", False)),
+                              why=str(o.get("why", "")).strip()))
+    answer = raw.get("answer")
+    if raw.get("type") == "truefalse" and not options and isinstance(answer, bool):
+        options = [Option("True", answer is True, str(raw.get("why_true", raw.get("why", "")))),
+                   Option("False", answer is False, str(raw.get("why_false", raw.get("why", ""))))]
+        answer = None
+    return Question(id=qid, type=str(raw.get("type", "")), text=str(raw.get("text", "")).strip(),
+                    options=options, answer=None if answer is None else float(answer),
+                    tolerance=float(raw.get("tolerance", 0.0)), why=str(raw.get("why", "")).strip(),
+                    topic=str(raw.get("topic", "")))
+
+
+def validate_question(q: Question, source: str) -> None:
+    """Raise QuizBankError (naming ``source`` and the question id) if ``q`` is malformed."""
+    where = f"{source}, question {q.id}"
+    if q.id == "<missing id>":
+        raise QuizBankError(f"{source}: a question has no id")
+    if q.type not in TYPES:
+        raise QuizBankError(f"{where}: unknown type {q.type!r}; use one of {', '.join(TYPES)}")
+    if not q.text:
+        raise QuizBankError(f"{where}: the question text is empty")
+    if q.type == "numeric":
+        if q.answer is None:
+            raise QuizBankError(f"{where}: a numeric question needs an 'answer'")
+        if q.tolerance < 0:
+            raise QuizBankError(f"{where}: tolerance must be >= 0")
+        return
+    if len(q.options) < 2:
+        raise QuizBankError(f"{where}: needs at least two options")
+    for i, o in enumerate(q.options):
+        if not o.text:
+            raise QuizBankError(f"{where}: option {i + 1} has empty text")
+        if not o.why:
+            raise QuizBankError(f"{where}: option {i + 1} has no explanation ('why')")
+    n_correct = len(q.correct_indices)
+    if q.type in ("single", "truefalse") and n_correct != 1:
+        raise QuizBankError(f"{where}: a {q.type} question needs exactly one correct option, "
+                            f"found {n_correct}")
+    if q.type == "multiple" and n_correct < 1:
+        raise QuizBankError(f"{where}: a multiple-choice question needs a correct option")
+
+
+def load_bank(name_or_path, quiz_dir: Path = QUIZ_DIR) -> list[Question]:
+    """Read and validate a bank: by notebook name (``02_freezing_layers``) or by path."""
+    import yaml
+
+    path = Path(name_or_path)
+    if not path.suffix:
+        path = Path(quiz_dir) / f"{name_or_path}.yml"
+    if not path.is_file():
+        raise QuizBankError(f"{path}: no such question bank")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        raise QuizBankError(f"{path}: not valid YAML: {err}") from err
+    if not isinstance(raw, dict) or not isinstance(raw.get("questions"), list):
+        raise QuizBankError(f"{path}: expected a mapping with a 'questions' list")
+    questions, seen = [], set()
+    for item in raw["questions"]:
+        q = _parse_question(item, str(path))
+        validate_question(q, str(path))
+        if q.id in seen:
+            raise QuizBankError(f"{path}, question {q.id}: duplicate id")
+        seen.add(q.id)
+        questions.append(q)
+    return questions
+
+
+def all_banks(quiz_dir: Path = QUIZ_DIR) -> dict[str, list[Question]]:
+    """Every bank in ``quiz_dir``, validated, by notebook name."""
+    return {p.stem: load_bank(p) for p in sorted(Path(quiz_dir).glob("*.yml"))}
+
+
+# ---------------------------------------------------------------- grading
+
+def grade(q: Question, answer) -> Verdict:
+    """Check ``answer`` (an option index, a set of indices, or a number) against ``q``."""
+    if q.type == "numeric":
+        try:
+            value = float(answer)
+        except (TypeError, ValueError):
+            return Verdict(False, [f"Please enter a number, not {answer!r}."])
+        ok = abs(value - q.answer) <= q.tolerance + 1e-12
+        msg = ("Right." if ok else f"Not quite: the measured value is {q.answer:g}.")
+        return Verdict(ok, [msg + (" " + q.why if q.why else "")])
+    if q.type == "multiple":
+        chosen = set(answer or ())
+        ok = chosen == q.correct_indices
+        feedback = []
+        for i, o in enumerate(q.options):
+            if i in chosen or o.correct:
+                mark = "✔" if (i in chosen) == o.correct else "✘"
+                state = "you ticked it" if i in chosen else "you left it out"
+                feedback.append(f"{mark} {o.text} ({state}): {o.why}")
+        return Verdict(ok, feedback)
+    if answer is None:
+        return Verdict(False, ["Pick an answer first."])
+    index = int(answer)
+    if not 0 <= index < len(q.options):
+        return Verdict(False, [f"Option {index} does not exist."])
+    option = q.options[index]
+    feedback = [("✔ " if option.correct else "✘ ") + option.why]
+    return Verdict(option.correct, feedback)
+
+
+def shuffled(questions: list[Question], seed: int) -> list[Question]:
+    """A copy with each question's options shuffled reproducibly (true/false kept in order)."""
+    rng = random.Random(seed)
+    out = []
+    for q in questions:
+        opts = list(q.options)
+        if q.type in ("single", "multiple"):
+            rng.shuffle(opts)
+        out.append(Question(**{**q.__dict__, "options": opts}))
+    return out
+
+
+# ---------------------------------------------------------------- static rendering
+
+def render_text(questions: list[Question], title: str = "Quiz") -> str:
+    """Plain-text form of a quiz: questions and options, no answers revealed."""
+    lines = [title, "=" * len(title)]
+    for n, q in enumerate(questions, 1):
+        kind = {"multiple": " (select all that apply)", "numeric": " (enter a number)"}.get(q.type, "")
+        lines.append(f"{n}. {q.text}{kind}")
+        for i, o in enumerate(q.options):
+            lines.append(f"   {chr(97 + i)}) {o.text}")
+    lines.append("Open this notebook in JupyterLab to answer and check.")
+    return "\n".join(lines)
+
+
+def render_html(questions: list[Question], title: str = "Quiz") -> str:
+    """HTML form of a quiz for exports: questions and options, no answers revealed."""
+    parts = [f"<div class='tlw-quiz-static'><h4>{html.escape(title)}</h4><ol>"]
+    for q in questions:
+        kind = {"multiple": " <em>(select all that apply)</em>",
+                "numeric": " <em>(enter a number)</em>"}.get(q.type, "")
+        parts.append(f"<li><p>{html.escape(q.text)}{kind}</p>")
+        if q.options:
+            parts.append("<ul style='list-style: lower-alpha'>")
+            parts.extend(f"<li>{html.escape(o.text)}</li>" for o in q.options)
+            parts.append("</ul>")
+        parts.append("</li>")
+    parts.append("</ol><p><small>Open this notebook in JupyterLab to answer and check."
+                 "</small></p></div>")
+    return "".join(parts)
+
+
+# ---------------------------------------------------------------- widgets
+
+class QuizWidget:
+    """The interactive quiz: one box per question with a Check button, feedback and a score.
+
+    Displayed, it offers the widget to JupyterLab and a static HTML/text form to everything
+    else (papermill outputs, nbconvert exports, terminals).
+    """
+
+    def __init__(self, questions: list[Question], notebook: str = "", title: str = "Quiz",
+                 record: bool = True):
+        import ipywidgets as w
+
+        self.questions = questions
+        self.notebook = notebook
+        self.title = title
+        self.record = record
+        self.results: dict[str, bool] = {}
+        self.score = w.HTML(self._score_text())
+        boxes = [self._question_box(n, q) for n, q in enumerate(questions, 1)]
+        self.widget = w.VBox([w.HTML(f"<h3>{html.escape(title)}</h3>"), *boxes, self.score],
+                             layout=w.Layout(border="1px solid #ccc", padding="8px"))
+        self.widget.add_class("tlw-quiz")
+
+    def _score_text(self) -> str:
+        right = sum(self.results.values())
+        return (f"<b class='tlw-score'>Score: {right} / {len(self.questions)}</b>"
+                f" <small>({len(self.results)} checked)</small>")
+
+    def _question_box(self, n: int, q: Question):
+        import ipywidgets as w
+
+        label = w.HTML(f"<b>{n}. {html.escape(q.text)}</b>"
+                       + (" <i>(select all that apply)</i>" if q.type == "multiple" else ""))
+        if q.type == "numeric":
+            field_ = w.FloatText(value=None, description="Answer:")
+            get = lambda: field_.value  # noqa: E731
+            inputs = [field_]
+        elif q.type == "multiple":
+            boxes = [w.Checkbox(value=False, description=o.text, indent=False,
+                                layout=w.Layout(width="auto")) for o in q.options]
+            get = lambda: {i for i, b in enumerate(boxes) if b.value}  # noqa: E731
+            inputs = boxes
+        else:
+            radio = w.RadioButtons(options=[(o.text, i) for i, o in enumerate(q.options)],
+                                   value=None, layout=w.Layout(width="auto"))
+            get = lambda: radio.value  # noqa: E731
+            inputs = [radio]
+        check = w.Button(description="Check", button_style="primary")
+        retry = w.Button(description="Try again", layout=w.Layout(display="none"))
+        feedback = w.HTML()
+
+        def on_check(_):
+            verdict = grade(q, get())
+            self.results[q.id] = verdict.correct
+            colour = "#1a7f37" if verdict.correct else "#b35900"
+            head = "Correct!" if verdict.correct else "Not yet."
+            items = "".join(f"<li>{html.escape(f)}</li>" for f in verdict.feedback)
+            feedback.value = (f"<div class='tlw-feedback' style='color:{colour}'><b>{head}</b>"
+                              f"<ul>{items}</ul></div>")
+            retry.layout.display = None if not verdict.correct else "none"
+            self.score.value = self._score_text()
+            if self.record:
+                from helpers import progress
+
+                progress.record_answer(self.notebook, q.id, _jsonable(get()), verdict.correct)
+
+        def on_retry(_):
+            feedback.value = ""
+            retry.layout.display = "none"
+
+        check.on_click(on_check)
+        retry.on_click(on_retry)
+        box = w.VBox([label, *inputs, w.HBox([check, retry]), feedback])
+        box.add_class("tlw-question")
+        return box
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        bundle["text/plain"] = render_text(self.questions, self.title)
+        bundle["text/html"] = render_html(self.questions, self.title)
+        return bundle
+
+
+def _jsonable(value):
+    return sorted(value) if isinstance(value, set) else value
+
+
+def show_quiz(notebook: str, extra: list[Question] | None = None, shuffle_seed: int | None = None,
+              title: str | None = None) -> QuizWidget:
+    """The quiz for ``notebook``: its bank plus ``extra`` live questions, options shuffled if asked."""
+    questions = load_bank(notebook) + list(extra or [])
+    if shuffle_seed is not None:
+        questions = shuffled(questions, shuffle_seed)
+    return QuizWidget(questions, notebook=notebook, title=title or f"Quiz: {notebook}")

@@ -1,0 +1,77 @@
+import keras
+import numpy as np
+import pytest
+
+from helpers import data, freezing, models, pretrained
+
+
+def _transfer(num_classes=4):
+    base = models.source_base(models.load_source_model(retrain_if_missing=False))
+    return base, pretrained.with_new_head(base, num_classes)
+
+
+def test_counts_before_and_after_freezing():
+    base, model = _transfer()
+    before = freezing.count_params(model)
+    freezing.freeze(base)
+    after = freezing.count_params(model)
+    head = 128 * 4 + 4
+    assert after["trainable"] == head
+    assert before["total"] == after["total"]
+    assert before["trainable"] > after["trainable"]
+    bn_stats = sum(int(np.prod(v.shape)) for v in base.weights if "moving" in v.path)
+    assert before["non_trainable"] == bn_stats
+
+
+def test_freeze_all_but_top_flags_and_errors():
+    model = models.load_source_model(retrain_if_missing=False)
+    names = freezing.freeze_all_but_top(model, 3)
+    assert names == [layer.name for layer in model.layers[-3:]]
+    assert all(not layer.trainable for layer in model.layers[:-3])
+    assert freezing.freeze_all_but_top(model, 0) == []
+    assert freezing.count_params(model)["trainable"] == 0
+    for bad in (-1, 1.5, len(model.layers) + 1):
+        with pytest.raises(ValueError):
+            freezing.freeze_all_but_top(model, bad)
+
+
+def test_frozen_weights_unchanged_head_changed_after_fit(near):
+    base, model = _transfer()
+    freezing.freeze(base)
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+    x, y = data.few_shot(near.x_train, near.y_train, 4, seed=0)
+    before = freezing.snapshot_weights(model)
+    model.fit(x, y, epochs=2, batch_size=8, verbose=0)
+    moved, still = freezing.changed_and_unchanged(before, freezing.snapshot_weights(model))
+    assert set(moved) == {"new_predictions/kernel", "new_predictions/bias"}
+    assert len(still) == len(base.weights)
+
+
+def test_trainable_change_needs_recompile(near):
+    base, model = _transfer()
+    x, y = data.few_shot(near.x_train, near.y_train, 4, seed=0)
+    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy")
+    model.fit(x, y, epochs=1, verbose=0)
+    freezing.freeze(base)
+    b = freezing.snapshot_weights(model)
+    model.fit(x, y, epochs=1, verbose=0)
+    moved, _ = freezing.changed_and_unchanged(b, freezing.snapshot_weights(model))
+    assert any(not k.startswith("new_") for k in moved), "Keras changed: stale step no longer trains the base"
+
+
+def test_batchnorm_demo_shows_drift(near):
+    x, y = data.few_shot(near.x_train, near.y_train, 5, seed=0)
+    out = freezing.batchnorm_demo(models.source_base, x, y, near.x_val[:300], near.y_val[:300],
+                                  near.num_classes, epochs=3, batch_size=8)
+    assert out["right"]["bn_mean_drift"] == 0.0
+    assert out["trap"]["bn_mean_drift"] > 0.01
+    right_gap = abs(out["right"]["train_accuracy_reported"] - out["right"]["train_accuracy_inference"])
+    trap_gap = abs(out["trap"]["train_accuracy_reported"] - out["trap"]["train_accuracy_inference"])
+    assert trap_gap >= right_gap
+
+
+def test_batchnorm_layers_found_in_nested_model():
+    base, model = _transfer()
+    assert len(freezing.batchnorm_layers(model)) == 6
+    stats = freezing.bn_moving_stats(model)
+    assert len(stats) == 12

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from helpers import config, models
+from helpers.data import source_task
+
+
+def test_shipped_model_meets_accuracy_on_real_test_split(source_model):
+    task = source_task()
+    probs = source_model.predict(task.x_test, batch_size=512, verbose=0)
+    acc = float(np.mean(probs.argmax(axis=1) == task.y_test))
+    assert acc >= 0.90
+    assert abs(acc - models.model_card()["source_test_accuracy"]) < 0.005
+
+
+def test_model_file_is_small_and_card_complete():
+    assert config.SOURCE_MODEL_PATH.stat().st_size < 5 * 1024 * 1024
+    card = models.model_card()
+    for key in ("task", "epochs", "seed", "source_test_accuracy", "date", "reproduce"):
+        assert key in card
+
+
+def test_architecture_has_named_blocks(source_model):
+    names = [layer.name for layer in source_model.layers]
+    for block in models.BLOCKS:
+        assert f"{block}_conv1" in names and f"{block}_bn1" in names and f"{block}_pool" in names
+    assert names[-1] == "predictions" and models.FEATURE_LAYER in names
+    assert source_model.output.shape[-1] == 6
+
+
+def test_build_matches_shipped_weights_layout(source_model):
+    fresh = models.build_source_cnn()
+    assert [w.shape for w in fresh.weights] == [w.shape for w in source_model.weights]
+
+
+def test_save_load_round_trip_is_atomic_and_exact(source_model, tmp_path):
+    path = tmp_path / "copy.keras"
+    models.save_model_atomically(source_model, path)
+    assert not list(tmp_path.glob(".*partial*"))
+    again = models.load_source_model(path, retrain_if_missing=False)
+    x = source_task().x_test[:64]
+    np.testing.assert_allclose(again.predict(x, verbose=0), source_model.predict(x, verbose=0),
+                               atol=1e-6)
+
+
+def test_missing_model_without_retrain_says_how_to_fix(tmp_path):
+    with pytest.raises(FileNotFoundError, match="python -m helpers pretrain"):
+        models.load_source_model(tmp_path / "nope.keras", retrain_if_missing=False)
+
+
+def test_corrupt_model_file_gives_clear_error(tmp_path):
+    bad = tmp_path / "bad.keras"
+    bad.write_bytes(b"not a model")
+    with pytest.raises(RuntimeError, match="git checkout"):
+        models.load_source_model(bad, retrain_if_missing=False)
+
+
+def test_source_base_outputs_features(source_model):
+    base = models.source_base(source_model)
+    assert base.output.shape[-1] == models.FILTERS[-1]

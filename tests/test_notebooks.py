@@ -1,0 +1,142 @@
+"""Notebook tests: committed clean, parameterised, honest prose; executed with papermill in quick mode.
+
+(`make test` also runs `pytest --nbval-lax notebooks/`, which executes each notebook cell by cell.)
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+DOCUMENTED_PARAMETERS = {  # names the runner documents and validates
+    "QUICK", "SEED", "EPOCHS", "LABELS_PER_CLASS", "BATCH_SIZE", "TEST_IMAGES", "TIMING_IMAGES",
+    "TIMING_EPOCHS", "PRETEXT_IMAGES", "PRETEXT_EPOCHS",
+}
+# Hand-written results in prose: percentages, 0.xx accuracies, timings, "~95".
+RESULT_FIGURE = re.compile(
+    r"\d+(\.\d+)?\s*%|\b0\.\d{2,}\b|\b\d+(\.\d+)?\s*(s|sec|seconds?|minutes?|min|ms)\b|~\s*\d|≈\s*\d",
+    re.I)
+
+
+def _nb(path):
+    return nbformat.read(path, as_version=4)
+
+
+def test_there_are_notebooks():
+    assert [p.stem[:2] for p in NOTEBOOKS][:4] == ["00", "01", "02", "03"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_clean_with_kernel_and_parameters(path):
+    nb = _nb(path)
+    nbformat.validate(nb)
+    assert nb.metadata.kernelspec["name"] == "python3"
+    assert nb.metadata.kernelspec["language"] == "python"
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert all(not c.outputs and c.execution_count is None for c in code), "outputs committed"
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1, "exactly one cell tagged 'parameters'"
+    names = set(re.findall(r"^([A-Z_]+)\s*=", params[0].source, re.M))
+    assert {"QUICK", "SEED"} <= names
+    assert names <= DOCUMENTED_PARAMETERS, f"undocumented parameters: {names - DOCUMENTED_PARAMETERS}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_structure_learn_quiz_exercises_summary(path):
+    nb = _nb(path)
+    md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+    assert "What you will learn" in md and "## Summary" in md
+    assert f'quiz.show_quiz("{path.stem}"' in code
+    assert code.count("### BEGIN SOLUTION") >= 2
+    assert code.count("### BEGIN SOLUTION") == code.count("### END SOLUTION")
+    assert code.count("exercises.check_") >= 2
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_hand_written_results_in_prose(path):
+    for cell in _nb(path).cells:
+        if cell.cell_type == "markdown":
+            hits = [m.group(0) for m in RESULT_FIGURE.finditer(cell.source)]
+            assert not hits, f"hand-written result figures {hits} in: {cell.source[:80]!r}"
+
+
+def test_scanner_catches_hand_written_figures():
+    for text in ["you should see ~95", "about 93% accuracy", "takes 12 seconds", "reaches 0.91"]:
+        assert RESULT_FIGURE.search(text), text
+    assert not RESULT_FIGURE.search("a learning rate 10 to 100 times lower; block 2; 28×28 images")
+
+
+# ---------------------------------------------------------------- execution (quick mode)
+
+@pytest.fixture(scope="session")
+def executed(tmp_path_factory):
+    """Run every notebook once with papermill in quick mode; return {stem: (notebook, results)}."""
+    import papermill as pm
+
+    out_dir = tmp_path_factory.mktemp("executed")
+    results_dir = out_dir / "results"
+    old = os.environ.get("TLW_RESULTS_DIR")
+    os.environ["TLW_RESULTS_DIR"] = str(results_dir)
+    os.environ["TLW_QUICK"] = "1"
+    runs = {}
+    try:
+        for path in NOTEBOOKS:
+            out = out_dir / path.name
+            pm.execute_notebook(str(path), str(out), parameters={"QUICK": True},
+                                cwd=str(path.parent), progress_bar=False)
+            runs[path.stem] = (_nb(out), json.loads((results_dir / f"{path.stem}.json").read_text()))
+    finally:
+        if old is None:
+            os.environ.pop("TLW_RESULTS_DIR", None)
+        else:
+            os.environ["TLW_RESULTS_DIR"] = old
+    return runs
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_and_exercises_pass(executed, path):
+    nb, res = executed[path.stem]
+    assert res["parameters"]["QUICK"] is True
+    assert len(res["exercises"]) >= 2 and all(res["exercises"].values()), res["exercises"]
+    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
+                     for o in c.outputs if o.output_type == "stream")
+    assert "Traceback" not in text
+    quiz_outputs = [o for c in nb.cells if "show_quiz" in c.source for o in c.outputs]
+    assert any("text/html" in o.get("data", {}) and "tlw-quiz-static" in o["data"]["text/html"]
+               for o in quiz_outputs), "quiz has no static form in the executed notebook"
+
+
+@pytest.mark.slow
+def test_welcome_features_beat_pixels(executed):
+    m = executed["00_welcome"][1]["metrics"]
+    assert m["near_features_accuracy"] > m["near_pixels_accuracy"]
+    assert m["source_test_accuracy"] >= 0.90
+
+
+@pytest.mark.slow
+def test_pretrained_scaling_pitfall_measured(executed):
+    m = executed["01_pretrained_model"][1]["metrics"]
+    assert m["source_accuracy_unscaled"] < m["source_accuracy"] - 0.2
+
+
+@pytest.mark.slow
+def test_freezing_claims(executed):
+    m = executed["02_freezing_layers"][1]["metrics"]
+    assert m["base_weights_moved_without_recompile"] > 0
+    assert m["bn_demo"]["right"]["bn_mean_drift"] == 0 and m["bn_demo"]["trap"]["bn_mean_drift"] > 0
+
+
+@pytest.mark.slow
+def test_feature_extraction_claims(executed):
+    m = executed["03_feature_extraction"][1]["metrics"]
+    assert m["speed"]["speedup"] > 1.5
+    assert abs(m["speed"]["in_loop_accuracy"] - m["speed"]["cached_accuracy"]) < 0.1
+    ext = m["extractor_comparison"]
+    assert ext["classification-pretrained"] > ext["raw pixels"]

@@ -1,0 +1,140 @@
+import pytest
+import yaml
+
+from helpers import quiz
+
+
+def _write(tmp_path, questions):
+    path = tmp_path / "bank.yml"
+    path.write_text(yaml.safe_dump({"notebook": "x", "questions": questions}))
+    return path
+
+
+GOOD = {"id": "q1", "type": "single", "text": "Pick a", "options": [
+    {"text": "a", "correct": True, "why": "a is right"},
+    {"text": "b", "correct": False, "why": "b is wrong"}]}
+
+
+def test_every_shipped_bank_is_valid_and_big_enough():
+    banks = quiz.all_banks()
+    assert len(banks) >= 7
+    total = 0
+    for name, questions in banks.items():
+        assert len(questions) >= 4, name
+        total += len(questions)
+        for q in questions:
+            if q.type in ("single", "truefalse"):
+                assert len(q.correct_indices) == 1
+            if q.type == "multiple":
+                assert q.correct_indices
+    assert total >= 28
+
+
+def test_source_exercise_questions_are_covered():
+    ids = {q.id for qs in quiz.all_banks().values() for q in qs}
+    assert {"benefit-of-transfer", "freezing-means", "choosing-pretrained-model"} <= ids
+
+
+@pytest.mark.parametrize("mutate, message", [
+    (lambda q: q["options"][0].update(correct=False), "exactly one correct"),
+    (lambda q: q.update(type="essay"), "unknown type"),
+    (lambda q: q.update(text=""), "text is empty"),
+    (lambda q: q["options"][1].update(why=""), "no explanation"),
+    (lambda q: q.update(options=q["options"][:1]), "at least two options"),
+])
+def test_malformed_bank_names_file_and_question(tmp_path, mutate, message):
+    import copy
+
+    bad = copy.deepcopy(GOOD)
+    mutate(bad)
+    path = _write(tmp_path, [bad])
+    with pytest.raises(quiz.QuizBankError) as err:
+        quiz.load_bank(path)
+    assert str(path) in str(err.value) and "q1" in str(err.value) and message in str(err.value)
+
+
+def test_duplicate_ids_rejected(tmp_path):
+    path = _write(tmp_path, [GOOD, GOOD])
+    with pytest.raises(quiz.QuizBankError, match="q1: duplicate id"):
+        quiz.load_bank(path)
+
+
+def test_numeric_needs_answer(tmp_path):
+    path = _write(tmp_path, [{"id": "n", "type": "numeric", "text": "How many?"}])
+    with pytest.raises(quiz.QuizBankError, match="n: a numeric question needs an 'answer'"):
+        quiz.load_bank(path)
+
+
+def test_grading_single_multiple_truefalse_numeric(tmp_path):
+    q = quiz.load_bank(_write(tmp_path, [GOOD]))[0]
+    assert quiz.grade(q, 0).correct and "a is right" in quiz.grade(q, 0).feedback[0]
+    wrong = quiz.grade(q, 1)
+    assert not wrong.correct and "b is wrong" in wrong.feedback[0]
+    assert not quiz.grade(q, None).correct
+
+    multi = quiz.Question("m", "multiple", "pick", [quiz.Option("a", True, "wa"),
+                                                     quiz.Option("b", True, "wb"),
+                                                     quiz.Option("c", False, "wc")])
+    assert quiz.grade(multi, {0, 1}).correct
+    partial = quiz.grade(multi, {0, 2})
+    assert not partial.correct
+    assert any("wb" in f and "left it out" in f for f in partial.feedback)
+    assert any("wc" in f and "ticked" in f for f in partial.feedback)
+
+    num = quiz.numeric_question("n", "How many?", 100, tolerance=2, why="counted")
+    assert quiz.grade(num, 101.5).correct and not quiz.grade(num, 103).correct
+    assert "100" in quiz.grade(num, 50).feedback[0]
+    assert not quiz.grade(num, "abc").correct
+
+    tf = quiz._parse_question({"id": "t", "type": "truefalse", "text": "Sky blue?",
+                               "answer": True, "why": "physics"}, "x")
+    quiz.validate_question(tf, "x")
+    assert quiz.grade(tf, 0).correct and not quiz.grade(tf, 1).correct
+
+
+def test_shuffle_is_seeded_and_keeps_answers(tmp_path):
+    qs = quiz.load_bank("03_feature_extraction")
+    a, b = quiz.shuffled(qs, 1), quiz.shuffled(qs, 1)
+    assert [[o.text for o in q.options] for q in a] == [[o.text for o in q.options] for q in b]
+    for orig, sh in zip(qs, a, strict=True):
+        assert {o.text for o in orig.options if o.correct} == {o.text for o in sh.options if o.correct}
+
+
+def test_static_rendering_reveals_no_answers():
+    qs = quiz.load_bank("02_freezing_layers")
+    text, html = quiz.render_text(qs), quiz.render_html(qs)
+    for q in qs:
+        assert q.text.split()[0] in text
+        for o in q.options:
+            assert o.why not in text and o.why not in html
+    assert "JupyterLab" in text and "<ol>" in html
+
+
+def test_widget_bundle_has_widget_and_static_forms():
+    w = quiz.show_quiz("01_pretrained_model")
+    bundle = w._repr_mimebundle_()
+    assert "application/vnd.jupyter.widget-view+json" in bundle
+    assert bundle["text/plain"].startswith("Quiz")
+    assert "<ol>" in bundle["text/html"]
+
+
+def test_widget_check_updates_score_and_records_progress(tmp_path):
+    from helpers import progress
+
+    q = quiz.load_bank(_write(tmp_path, [GOOD]))
+    w = quiz.QuizWidget(q, notebook="nbx")
+    box = w.widget.children[1]
+    radio, buttons, feedback = box.children[1], box.children[2], box.children[3]
+    check, retry = buttons.children
+    radio.value = 1
+    check.click()
+    assert "Not yet" in feedback.value and "b is wrong" in feedback.value
+    assert retry.layout.display is None and "Score: 0 / 1" in w.score.value
+    retry.click()
+    assert feedback.value == ""
+    radio.value = 0
+    check.click()
+    assert "Correct" in feedback.value and "Score: 1 / 1" in w.score.value
+    answers = progress.load_progress()["answers"]
+    assert [(a["question"], a["answer"], a["correct"]) for a in answers] == [
+        ("q1", 1, False), ("q1", 0, True)]
