@@ -56,8 +56,11 @@ doctor: setup
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests
 
+# Helpers' tests, notebooks under papermill (tests/test_notebooks.py) and under nbval, and the
+# browser test, in one pytest run so the summary line counts everything.
 test: setup $(BROWSER_STAMP) lint
-	TLW_QUICK=1 $(BIN)/python -m pytest $(PYTEST_ARGS)
+	TLW_QUICK=1 $(BIN)/python -m pytest tests notebooks --nbval-lax --nbval-current-env \
+	  --nbval-cell-timeout=900 $(PYTEST_ARGS)
 
 course: setup
 	$(PY) -m helpers run --quick

@@ -30,8 +30,14 @@ class Feedback:
 
 
 def check(name: str, conditions, success: str, recorder=None) -> Feedback:
-    """``conditions`` is a list of ``(ok, hint)``; the first failing hint is the feedback."""
+    """``conditions`` is a list of ``(ok, hint)``; the first failing hint is the feedback.
+
+    ``ok`` may be a function, called only if every earlier condition held (so later checks can
+    assume earlier ones, e.g. compare values only once the shape is right).
+    """
     for ok, hint in conditions:
+        if callable(ok):
+            ok = ok()
         if not ok:
             result = Feedback(name, False, hint)
             break
@@ -78,7 +84,7 @@ def check_features(feats, base, images, recorder=None):
     return check("features", [
         (feats.shape == expected.shape, f"feats has shape {feats.shape}; the base gives "
          f"{expected.shape} for these images. Did you pass all of them, to the base (not the full model)?"),
-        (np.allclose(feats, expected, atol=1e-4), "The numbers differ from the base's output; "
+        (lambda: np.allclose(feats, expected, atol=1e-4), "The numbers differ from the base's output; "
          "pass the images unchanged (already scaled to [0, 1])."),
     ], f"feature matrix of shape {feats.shape}: one {feats.shape[1]}-number vector per image.", recorder)
 
@@ -87,13 +93,15 @@ def check_features(feats, base, images, recorder=None):
 
 def check_submodel(extractor, model, layer_name: str, recorder=None):
     """01: a model from ``model``'s input to ``layer_name``'s output, sharing its weights."""
+    import keras
     import numpy as np
 
     if not_done(extractor):
         return check("submodel", [(False, "Assign the new model to the variable first.")], "")
     target = model.get_layer(layer_name)
     x = np.zeros((1,) + tuple(model.input.shape[1:]), dtype="float32")
-    out_shape = getattr(extractor, "output", None)
+    outputs = getattr(extractor, "outputs", None) or [None]
+    out_shape = outputs[0]
     return check("submodel", [
         (hasattr(extractor, "predict") and hasattr(extractor, "layers"),
          "Build a keras.Model(inputs, outputs), not a single layer or a tensor."),
@@ -101,11 +109,11 @@ def check_submodel(extractor, model, layer_name: str, recorder=None):
          f"The output should have the shape of {layer_name}'s output {tuple(target.output.shape)}; "
          f"yours is {None if out_shape is None else tuple(out_shape.shape)}. "
          f"Use model.get_layer('{layer_name}').output as outputs."),
-        (any(layer is target for layer in extractor.layers),
+        (lambda: any(layer is target for layer in extractor.layers),
          "Your model does not contain the pretrained layer itself; build it from model.input and the "
          "layer's .output so the weights are shared, not copied or rebuilt."),
-        (np.allclose(extractor.predict(x, verbose=0),
-                     __import__("keras").Model(model.input, target.output).predict(x, verbose=0)),
+        (lambda: np.allclose(extractor.predict(x, verbose=0),
+                             keras.Model(model.input, target.output).predict(x, verbose=0)),
          "The outputs differ from the pretrained layer's; start from model.input."),
     ], f"a {len(extractor.layers)}-layer model ending at {layer_name}, sharing the pretrained weights.",
         recorder)
@@ -118,9 +126,9 @@ def check_layer_slice(names, model, n: int, recorder=None):
     expected = [layer.name for layer in model.layers[-n:]]
     names = list(names)
     return check("layer_slice", [
-        (len(names) == n, f"Expected {n} names, got {len(names)}. model.layers[-{n}:] takes the last {n}."),
+        (lambda: len(names) == n, f"Expected {n} names, got {len(names)}. model.layers[-{n}:] takes the last {n}."),
         (all(isinstance(v, str) for v in names), "Store the layers' .name strings, not the layers."),
-        (names == expected, f"Those are not the last {n} layers in order; model.layers[-{n}:] "
+        (lambda: names == expected, f"Those are not the last {n} layers in order; model.layers[-{n}:] "
          "keeps the model's order."),
     ], f"the last {n} layers are {expected}.", recorder)
 
@@ -180,7 +188,7 @@ def check_layer_features(feats, model, layer_name: str, images, recorder=None):
          "Average the feature maps over height and width (GlobalAveragePooling2D)."),
         (feats.shape == expected.shape, f"Expected shape {expected.shape} ({channels} channels at "
          f"{layer_name}); got {feats.shape}."),
-        (np.allclose(feats, expected, atol=1e-4), f"Right shape, different values: take "
+        (lambda: np.allclose(feats, expected, atol=1e-4), f"Right shape, different values: take "
          f"model.get_layer('{layer_name}').output, then average over the two spatial axes."),
     ], f"{feats.shape[0]} vectors of {feats.shape[1]} numbers from {layer_name}.", recorder)
 
@@ -205,9 +213,10 @@ def check_matching_head(model, num_features: int, num_classes: int, recorder=Non
             (activation == "linear" and from_logits is True)
     return check("matching_head", [
         (isinstance(model, keras.Model), "my_head should be a Keras model."),
-        (tuple(model.input.shape[1:]) == (num_features,),
-         f"The head's input should be {num_features} features; it is {tuple(model.input.shape[1:])}."),
-        (model.output.shape[-1] == num_classes, f"The head needs {num_classes} outputs, one per class."),
+        (lambda: tuple(model.inputs[0].shape[1:]) == (num_features,),
+         f"The head's input should be {num_features} features; it is "
+         f"{tuple(model.inputs[0].shape[1:])}."),
+        (lambda: model.outputs[0].shape[-1] == num_classes, f"The head needs {num_classes} outputs, one per class."),
         (getattr(model, "compiled", False), "Compile the head (optimizer, loss, metrics)."),
         (from_logits is not None, "Use a (sparse) categorical cross-entropy loss for classes."),
         (agree, f"Output activation '{activation}' and loss from_logits={from_logits} disagree: "

@@ -52,6 +52,8 @@ def record_answer(notebook: str, question_id: str, answer, correct: bool,
     """Append one checked answer (with the time) and save atomically; returns the entry."""
     path = Path(path or progress_path())
     data = load_progress(path)
+    if isinstance(answer, (set, frozenset, tuple)):
+        answer = sorted(answer)
     entry = {"notebook": notebook, "question": question_id, "answer": answer,
              "correct": bool(correct), "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
     data["answers"].append(entry)

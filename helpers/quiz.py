@@ -303,7 +303,7 @@ class QuizWidget:
             if self.record:
                 from helpers import progress
 
-                progress.record_answer(self.notebook, q.id, _jsonable(get()), verdict.correct)
+                progress.record_answer(self.notebook, q.id, get(), verdict.correct)
 
         def on_retry(_):
             feedback.value = ""
@@ -320,10 +320,6 @@ class QuizWidget:
         bundle["text/plain"] = render_text(self.questions, self.title)
         bundle["text/html"] = render_html(self.questions, self.title)
         return bundle
-
-
-def _jsonable(value):
-    return sorted(value) if isinstance(value, set) else value
 
 
 def show_quiz(notebook: str, extra: list[Question] | None = None, shuffle_seed: int | None = None,

@@ -32,12 +32,15 @@ def test_pooled_extractor_shapes(near):
 
 
 def test_pretrained_features_beat_pixels_with_few_labels(base, near):
-    x, y = data.few_shot(near.x_train, near.y_train, 5, seed=0)
-    xt, yt = near.x_test[:800], near.y_test[:800]
+    x, y = data.few_shot(near.x_train, near.y_train, 20, seed=0)
+    xt, yt = near.x_test[:2000], near.y_test[:2000]
     pixels = features.linear_probe(features.flatten_pixels(x), y, features.flatten_pixels(xt), yt)
-    feats = features.linear_probe(features.extract_features(base, x), y,
-                                  features.extract_features(base, xt), yt)
-    assert feats > pixels
+    last = features.linear_probe(features.extract_features(base, x), y,
+                                 features.extract_features(base, xt), yt)
+    mid = features.pooled_extractor(base, "block3_relu1")
+    middle = features.linear_probe(features.extract_features(mid, x), y,
+                                   features.extract_features(mid, xt), yt)
+    assert last > pixels and middle > pixels
 
 
 def test_cached_training_faster_at_equal_accuracy(base, near):

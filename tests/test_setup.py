@@ -1,9 +1,9 @@
 """The project's own files describe one environment: pins agree, notebooks name the right kernel."""
 
 import json
+import tomllib
 from pathlib import Path
 
-import tomllib
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
