@@ -4,10 +4,14 @@ Import the piece a notebook teaches, e.g. ``from helpers import freezing``. Subm
 imported on demand so ``import helpers`` stays fast and does not start TensorFlow.
 """
 
+import logging as _logging
 import os as _os
 
 # TensorFlow's C++ start-up chatter (CPU feature notices, absl warnings) hides what matters
-# in a notebook; real errors still show. oneDNN stays on: it makes training much faster here.
-_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# in a notebook (and a harmless version-skew error printed on every tf.data map);
+# Python exceptions still show in full. oneDNN stays on: it makes training much faster here.
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# Retracing notices from models built in a loop (the experiments do that on purpose).
+_logging.getLogger("tensorflow").setLevel(_logging.ERROR)
 
 __version__ = "0.1.0"

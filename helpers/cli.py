@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
+
+from helpers import config
 
 
 def _cmd_doctor(args) -> int:
@@ -42,6 +45,78 @@ def _cmd_progress(args) -> int:
     return progress.main(csv_path=args.csv)
 
 
+def _cmd_run(args) -> int:
+    from helpers import runner
+
+    params = {name: value for name, value in (args.param or [])}
+    try:
+        results = runner.run_course(args.notebooks or None, quick=args.quick, params=params,
+                                    out_dir=Path(args.out), timeout=args.timeout)
+    except runner.ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print()
+    print(runner.format_table(results))
+    return 1 if any(r.status != "ok" for r in results) else 0
+
+
+def _cmd_report(args) -> int:
+    from helpers import runner
+
+    try:
+        md, html = runner.build_report(Path(args.out))
+    except FileNotFoundError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {md} and {html}")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from helpers import runner
+
+    grid = {name: [v for v in values.split(",")] for name, values in (args.param or [])}
+    if not grid:
+        print("error: give at least one -p NAME v1,v2,...", file=sys.stderr)
+        return 2
+    seeds = [int(s) for s in args.seeds.split(",")]
+    try:
+        rows, table = runner.sweep(args.notebook, grid, seeds, args.jobs, args.quick)
+    except runner.ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(table)
+    return 1 if any(r["failed"] for r in rows) else 0
+
+
+def _cmd_student(args) -> int:
+    from helpers import classroom
+
+    for path in classroom.make_student_notebooks(Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_html(args) -> int:
+    from helpers import classroom
+
+    executed = sorted(Path(args.executed).glob("[0-9][0-9]_*.ipynb"))
+    executed = [p for p in executed if ".FAILED" not in p.name]
+    if not executed:
+        print(f"error: no executed notebooks in {args.executed}; run `python -m helpers run` first",
+              file=sys.stderr)
+        return 1
+    for path in classroom.export_html(executed, Path(args.out)):
+        print(f"wrote {path}")
+    return 0
+
+
+def _cmd_bench(args) -> int:
+    from helpers import bench
+
+    return bench.main(Path(args.out), quick_only=args.skip_course, repeats=args.repeats)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers",
                                      description="Transfer Learning Workbook tools.")
@@ -64,13 +139,41 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", help="also export every answer to this CSV file")
     p.set_defaults(func=_cmd_progress)
 
-    for extra in _EXTRA_COMMANDS:
-        extra(sub)
+    p = sub.add_parser("run", help="execute notebooks headless with papermill (default: all)")
+    p.add_argument("notebooks", nargs="*", help="e.g. 03 or 03_feature_extraction (default: all)")
+    p.add_argument("--quick", action="store_true", help="quick mode (fewer epochs, same sections)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
+    p.add_argument("--out", default=str(config.BUILD_DIR / "executed"))
+    p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("report", help="gather recorded results into report.md and report.html")
+    p.add_argument("--out", default=str(config.BUILD_DIR / "executed"))
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("sweep", help="run one notebook over a grid of parameter values and seeds")
+    p.add_argument("notebook")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "V1,V2,..."))
+    p.add_argument("--seeds", default="0")
+    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--quick", action="store_true")
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser("student", help="write student notebooks with the solutions removed")
+    p.add_argument("--out", default=str(config.BUILD_DIR / "student"))
+    p.set_defaults(func=_cmd_student)
+
+    p = sub.add_parser("html", help="export executed notebooks to self-contained HTML")
+    p.add_argument("--executed", default=str(config.BUILD_DIR / "executed"))
+    p.add_argument("--out", default=str(config.BUILD_DIR / "html"))
+    p.set_defaults(func=_cmd_html)
+
+    p = sub.add_parser("bench", help="measure the course's costs (writes build/bench/)")
+    p.add_argument("--out", default=str(config.BUILD_DIR / "bench"))
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--skip-course", action="store_true", help="skip running the whole course")
+    p.set_defaults(func=_cmd_bench)
     return parser
-
-
-# Later modules (runner, classroom, bench) register their sub-commands here.
-_EXTRA_COMMANDS: list = []
 
 
 def main(argv=None) -> int:

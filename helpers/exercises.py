@@ -222,3 +222,107 @@ def check_matching_head(model, num_features: int, num_classes: int, recorder=Non
         (agree, f"Output activation '{activation}' and loss from_logits={from_logits} disagree: "
          "softmax outputs need from_logits=False; no activation (logits) needs from_logits=True."),
     ], f"activation '{activation}' with from_logits={from_logits}: they agree.", recorder)
+
+
+# ---------------------------------------------------------------- notebook 04
+
+def check_unfrozen_top_block(base, block: str, recorder=None):
+    """04: only ``block``'s non-BatchNormalization layers trainable."""
+    import keras
+
+    wrong = []
+    for layer in base.layers:
+        want = layer.name.startswith(block + "_") and not isinstance(
+            layer, keras.layers.BatchNormalization)
+        if bool(layer.trainable) != want and layer.weights:
+            wrong.append(layer.name)
+    bn_open = [layer.name for layer in base.layers if layer.name.startswith(block + "_")
+               and isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
+    return check("unfrozen_top_block", [
+        (base.trainable, "base.trainable is False, which overrides every layer: set it to True "
+         "first, then choose layers."),
+        (not bn_open, f"Keep BatchNormalization frozen while fine-tuning: {bn_open} are trainable."),
+        (not wrong, f"These layers have the wrong trainable flag: {wrong}. Only {block}'s "
+         "convolutions should train."),
+    ], f"only {block}'s convolutions will train; BatchNormalization stays frozen.", recorder)
+
+
+def check_lowered_learning_rate(model, head_lr: float, factor_min: float = 10, recorder=None):
+    """04: recompiled with a learning rate at least ``factor_min`` times lower than the head's."""
+    from helpers.finetuning import current_learning_rate
+
+    lr = current_learning_rate(model) if getattr(model, "optimizer", None) is not None else None
+    return check("lowered_learning_rate", [
+        (lr is not None, "Compile the model with an optimizer first."),
+        (lambda: lr <= head_lr / factor_min, f"The learning rate is {lr:g}; for fine-tuning use at "
+         f"least {factor_min:g}x less than the head's {head_lr:g}, e.g. {head_lr / factor_min:g}."),
+        (lambda: lr >= head_lr / 1000, f"{lr:g} is so low the unfrozen layers will barely move; "
+         f"try {head_lr / 10:g} to {head_lr / 100:g}."),
+    ], f"learning rate {lr}: gentle enough for pretrained weights.", recorder)
+
+
+# ---------------------------------------------------------------- notebook 05
+
+def check_best_strategy(answer, summary, task: str, budget, recorder=None):
+    """05: the best strategy of one cell, read from the summary."""
+    from helpers.experiment import best_strategy
+
+    expected = best_strategy(summary, task, str(budget))
+    return check("best_strategy", [
+        (not not_done(answer), "Assign a strategy name to the variable first."),
+        (lambda: answer == expected, f"{answer!r} is not the highest mean accuracy for task {task!r} "
+         f"with {budget} labels per class; filter summary on both keys, then take max by "
+         "'accuracy_mean'."),
+    ], f"{expected} wins there.", recorder)
+
+
+def check_constant_f1(value, y_true, recorder=None):
+    """05: macro-F1 of always predicting class 0."""
+    import numpy as np
+    from sklearn.metrics import f1_score
+
+    expected = f1_score(y_true, np.zeros_like(y_true), average="macro")
+    return check("constant_f1", [
+        (not not_done(value), "Assign the macro-F1 to f1_constant first."),
+        (lambda: abs(float(value) - expected) < 1e-6, f"Expected {expected:.4f}. Use "
+         "f1_score(y_true, predictions, average='macro'): it averages the F1 of every class, "
+         "and the never-predicted classes score zero."),
+    ], f"macro-F1 {expected:.3f}: three of the four classes score zero.", recorder)
+
+
+# ---------------------------------------------------------------- notebook 06
+
+def check_preprocessed(batch, name: str, raw, recorder=None):
+    """06: ``raw`` RGB pixels passed through the family's own ``preprocess_input``."""
+    import numpy as np
+
+    from helpers.applications import preprocess_input
+
+    if not_done(batch):
+        return check("preprocessed", [(False, "Assign the preprocessed batch first.")], "")
+    expected = np.asarray(preprocess_input(name)(np.array(raw, dtype="float32", copy=True)))
+    batch = np.asarray(batch)
+    return check("preprocessed", [
+        (batch.shape == expected.shape, f"Shape {batch.shape} should stay {expected.shape}: "
+         "preprocess_input changes values, not shape."),
+        (lambda: np.allclose(batch, expected, atol=1e-4),
+         f"Values in [{batch.min():.2f}, {batch.max():.2f}], expected [{expected.min():.2f}, "
+         f"{expected.max():.2f}]. Use keras.applications.{name.lower()}... preprocess_input on "
+         "0-255 pixels, not pixels already divided by 255."),
+    ], f"values now in [{expected.min():.1f}, {expected.max():.1f}], as {name} expects.", recorder)
+
+
+def check_kfold_scores(scores, k: int, recorder=None):
+    """06: one score per fold, all between 0 and 1."""
+    import numpy as np
+
+    if not_done(scores):
+        return check("kfold_scores", [(False, "Assign the list of fold scores first.")], "")
+    scores = np.asarray(scores, dtype=float)
+    return check("kfold_scores", [
+        (scores.ndim == 1 and len(scores) == k, f"Expected {k} scores (one per fold), got "
+         f"{scores.shape}."),
+        (lambda: ((0 <= scores) & (scores <= 1)).all(), "Scores should be accuracies between 0 and 1."),
+        (lambda: scores.std() > 0, "All folds have exactly the same score: did you evaluate on the "
+         "same split every time? Use the test indices each fold gives you."),
+    ], f"{k} folds: mean {scores.mean():.3f}, spread {scores.std():.3f}.", recorder)

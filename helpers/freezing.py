@@ -125,7 +125,7 @@ def batchnorm_demo(make_base, x_train, y_train, x_val, y_val, num_classes: int, 
         x = base(inputs, training=False) if mode == "right" else base(inputs)
         outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
         model = keras.Model(inputs, outputs)
-        model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
         hist = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
                          shuffle=True)
         after = bn_moving_stats(base)

@@ -1,0 +1,113 @@
+"""Notebook 06: ImageNet backbones from ``keras.applications`` — offline first, online when possible.
+
+``weights="imagenet"`` makes Keras look for the weight file in ``$KERAS_HOME/models/`` and
+download it only if it is missing. So a teacher can pre-seed a classroom by copying the files
+there. Two families differ: MobileNetV2 checks no hash (any file with the right name is
+loaded), EfficientNet checks a hash, and if it does not match it tries to download again and,
+when that fails, deletes the cached file. ``build_backbone`` checks all this up front and fails
+fast with a clear message instead of hanging on a download.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from helpers import config
+
+BACKBONES = ("MobileNetV2", "EfficientNetB0")
+MOBILENET_SIZES = (96, 128, 160, 192, 224)
+
+
+class WeightsUnavailable(RuntimeError):
+    """ImageNet weights are not cached here and cannot be downloaded now."""
+
+
+def weights_filename(name: str, input_size: int = 96, include_top: bool = False) -> str:
+    """The file name Keras looks for in ``$KERAS_HOME/models/`` for ``weights="imagenet"``."""
+    if name == "MobileNetV2":
+        if input_size not in MOBILENET_SIZES:
+            raise ValueError(f"MobileNetV2 ImageNet weights exist for sizes {MOBILENET_SIZES}")
+        top = "" if include_top else "_no_top"
+        return f"mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_{input_size}{top}.h5"
+    if name == "EfficientNetB0":
+        return "efficientnetb0.h5" if include_top else "efficientnetb0_notop.h5"
+    raise ValueError(f"Unknown backbone {name!r}; choose one of {BACKBONES}")
+
+
+def cached_weights_path(name: str, input_size: int = 96, include_top: bool = False) -> Path:
+    """Where the weight file must be for Keras to use it without a network."""
+    return config.keras_home() / "models" / weights_filename(name, input_size, include_top)
+
+
+def _constructor(name: str):
+    import keras
+
+    return {"MobileNetV2": keras.applications.MobileNetV2,
+            "EfficientNetB0": keras.applications.EfficientNetB0}[name]
+
+
+def preprocess_input(name: str):
+    """The family's own ``preprocess_input`` (the scaling its ImageNet weights expect)."""
+    import keras
+
+    return {"MobileNetV2": keras.applications.mobilenet_v2.preprocess_input,
+            "EfficientNetB0": keras.applications.efficientnet.preprocess_input}[name]
+
+
+def build_backbone(name: str = "MobileNetV2", input_size: int = 96, weights: str | None = "imagenet",
+                   pooling: str = "avg"):
+    """A headless backbone (``include_top=False``) ending in one pooled vector per image.
+
+    With ``weights="imagenet"``: uses the cached file if there is one; otherwise downloads only
+    if the network answers within seconds, and raises ``WeightsUnavailable`` (with the fix)
+    instead of waiting on a dead connection.
+    """
+    from helpers.data import network_available
+
+    build = _constructor(name)
+    kwargs = dict(input_shape=(input_size, input_size, 3), include_top=False, pooling=pooling)
+    if weights != "imagenet":
+        return build(weights=weights, **kwargs)
+    path = cached_weights_path(name, input_size)
+    if not path.is_file():
+        if config.offline() or not network_available(timeout=3.0):
+            raise WeightsUnavailable(
+                f"ImageNet weights for {name} are not in the Keras cache ({path}) and the network "
+                f"is {'switched off (TLW_OFFLINE=1)' if config.offline() else 'unreachable'}.\n"
+                "Fix: on a machine with internet run this once, then copy the file to the same path "
+                f"here:\n  python -c \"import keras; keras.applications.{name}("
+                f"input_shape=({input_size}, {input_size}, 3), include_top=False)\"\n"
+                "Meanwhile the notebook continues with random weights (weights=None).")
+    try:
+        return build(weights="imagenet", **kwargs)
+    except Exception as err:  # a failed download, a wrong hash, a proxy or certificate problem
+        raise WeightsUnavailable(
+            f"Keras could not load ImageNet weights for {name}: {err}\n"
+            f"Check {path} (EfficientNet deletes a file whose hash does not match when it cannot "
+            "download a fresh one), your proxy settings (HTTPS_PROXY) and certificates.") from err
+
+
+def backbone_or_fallback(name: str = "MobileNetV2", input_size: int = 96):
+    """``(model, "imagenet")`` when the weights can be had, else ``(model, "random")`` with a message."""
+    try:
+        return build_backbone(name, input_size, "imagenet"), "imagenet"
+    except WeightsUnavailable as err:
+        print(f"Note: {err}")
+        return build_backbone(name, input_size, None), "random"
+
+
+def to_rgb_batch(images, size: int = 96) -> np.ndarray:
+    """28×28 grey images in [0, 1] → ``size``×``size`` RGB in [0, 255], what ImageNet models take."""
+    import tensorflow as tf
+
+    x = tf.image.resize(np.asarray(images, dtype="float32"), (size, size))
+    return np.repeat(np.asarray(x) * 255.0, 3, axis=-1)
+
+
+def input_range_after_preprocessing(name: str) -> tuple[float, float]:
+    """Minimum and maximum of ``preprocess_input`` applied to pixels 0 and 255."""
+    x = np.array([[[[0.0, 0.0, 0.0]], [[255.0, 255.0, 255.0]]]], dtype="float32")
+    y = np.asarray(preprocess_input(name)(x.copy()))
+    return float(y.min()), float(y.max())

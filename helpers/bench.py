@@ -1,0 +1,224 @@
+"""``python -m helpers bench``: the course's costs on this machine, in one reproducible run.
+
+Measures (each a median of ``repeats`` runs, with min and max; ratios from the same run):
+1. the whole course in quick mode: wall time and the kernel's peak memory per notebook;
+2. feature extraction with the frozen base in every epoch vs features cached once;
+3. fine-tuning vs feature extraction: time per epoch and trainable parameters;
+4. the source model's throughput (inference and training step), NumPy arrays vs tf.data;
+5. kernel start and ``import helpers`` time.
+Writes ``build/bench/bench.json`` and ``build/bench/bench.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+TARGETS = {
+    "course_quick_total_s": 300, "peak_kernel_mb": 3072, "cached_speedup": 5.0,
+    "import_helpers_beyond_tf_s": 3.0,
+}
+
+
+def _stats(values) -> dict:
+    return {"median": float(statistics.median(values)), "min": float(min(values)),
+            "max": float(max(values)), "n": len(values)}
+
+
+def bench_course(out: Path) -> dict:
+    from helpers import runner
+
+    results = runner.run_course(quick=True, out_dir=out / "executed", progress=False)
+    rows = {r.notebook: {"status": r.status, "seconds": r.seconds, "peak_mb": r.peak_mb}
+            for r in results}
+    return {"notebooks": rows, "total_s": sum(r.seconds for r in results),
+            "peak_kernel_mb": max(r.peak_mb for r in results)}
+
+
+def bench_cached(repeats: int) -> dict:
+    from helpers import data, features, models
+
+    near = data.near_task()
+    base = models.source_base(models.load_source_model())
+    x, y = near.x_train[:2000], near.y_train[:2000]
+    runs = [features.in_loop_vs_cached(base, x, y, near.x_test[:1000], near.y_test[:1000], 4,
+                                       epochs=4, seed=0, batch_size=128) for _ in range(repeats)]
+    return {"images": 2000, "batch_size": 128, "epochs": 4,
+            "in_loop_s_per_epoch": _stats([r["in_loop_s_per_epoch"] for r in runs]),
+            "cached_s_per_epoch": _stats([r["cached_s_per_epoch"] for r in runs]),
+            "speedup": _stats([r["speedup"] for r in runs]),
+            "accuracy_difference": max(abs(r["in_loop_accuracy"] - r["cached_accuracy"]) for r in runs),
+            "accuracy_tolerance": 0.02}
+
+
+def bench_fine_tuning_cost(repeats: int) -> dict:
+    import keras
+
+    from helpers import data, features, finetuning, models, pretrained
+
+    near = data.near_task()
+    x, y = near.x_train[:1024], near.y_train[:1024]
+    out = {}
+    for label, blocks in (("feature_extraction", 0), ("fine_tuning_2_blocks", 2), ("all_blocks", 3)):
+        times = []
+        for _ in range(repeats):
+            base = models.source_base(models.load_source_model())
+            model = pretrained.with_new_head(base, 4)
+            if blocks:
+                finetuning.unfreeze_top_blocks(base, blocks)
+            else:
+                base.trainable = False
+            model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy")
+            t, _ = features.time_per_epoch(model, x, y, epochs=3, batch_size=32)
+            times.append(t)
+        out[label] = {"s_per_epoch": _stats(times), "images": len(y),
+                      "trainable_params": int(sum(v.numpy().size for v in model.trainable_weights))}
+    out["fine_tuning_vs_extraction"] = (out["fine_tuning_2_blocks"]["s_per_epoch"]["median"]
+                                        / out["feature_extraction"]["s_per_epoch"]["median"])
+    return out
+
+
+def bench_throughput(repeats: int) -> dict:
+    import keras
+    import tensorflow as tf
+
+    from helpers import data, models
+
+    x = data.source_task().x_train[:4096]
+    y = data.source_task().y_train[:4096]
+    model = models.load_source_model()
+    model.predict(x[:512], batch_size=256, verbose=0)
+    infer_np = [len(x) / _timed(lambda: model.predict(x, batch_size=256, verbose=0))
+                for _ in range(repeats)]
+    ds = tf.data.Dataset.from_tensor_slices(x).batch(256).cache().prefetch(tf.data.AUTOTUNE)
+    model.predict(ds, verbose=0)
+    infer_ds = [len(x) / _timed(lambda: model.predict(ds, verbose=0)) for _ in range(repeats)]
+    model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy")
+    model.fit(x[:256], y[:256], batch_size=64, epochs=1, verbose=0)
+    train_np = [len(x) / _timed(lambda: model.fit(x, y, batch_size=64, epochs=1, verbose=0))
+                for _ in range(repeats)]
+    tds = (tf.data.Dataset.from_tensor_slices((x, y)).cache().shuffle(4096, seed=0).batch(64)
+           .prefetch(tf.data.AUTOTUNE))
+    train_ds = [len(x) / _timed(lambda: model.fit(tds, epochs=1, verbose=0)) for _ in range(repeats)]
+    return {"inference_numpy_img_s": _stats(infer_np), "inference_tfdata_img_s": _stats(infer_ds),
+            "train_numpy_img_s": _stats(train_np), "train_tfdata_img_s": _stats(train_ds),
+            "images": int(len(x)), "threads": {"intra": tf.config.threading.get_intra_op_parallelism_threads(),
+                                               "inter": tf.config.threading.get_inter_op_parallelism_threads()},
+            "note": "batch 256 for inference, 64 for training; tf.data: cache + prefetch"}
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def bench_startup(repeats: int) -> dict:
+    py = sys.executable
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+
+    def run(code):
+        return _timed(lambda: subprocess.run([py, "-c", code], check=True, env=env,
+                                             capture_output=True))
+
+    tf_only = [run("import tensorflow") for _ in range(repeats)]
+    with_helpers = [run("import tensorflow, helpers, helpers.data, helpers.models, helpers.features, "
+                        "helpers.freezing, helpers.quiz, helpers.plots") for _ in range(repeats)]
+    kernel = []
+    from jupyter_client.manager import start_new_kernel
+
+    for _ in range(repeats):
+        start = time.perf_counter()
+        km, kc = start_new_kernel(kernel_name="python3")
+        kernel.append(time.perf_counter() - start)
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    return {"import_tensorflow_s": _stats(tf_only), "import_tf_and_helpers_s": _stats(with_helpers),
+            "import_helpers_beyond_tf_s": statistics.median(with_helpers) - statistics.median(tf_only),
+            "kernel_start_s": _stats(kernel)}
+
+
+def check_targets(res: dict) -> list[str]:
+    """One line per target: met, or missed by how much."""
+    measured = {
+        "course_quick_total_s": res.get("course", {}).get("total_s"),
+        "peak_kernel_mb": res.get("course", {}).get("peak_kernel_mb"),
+        "cached_speedup": res["cached"]["speedup"]["median"],
+        "import_helpers_beyond_tf_s": res["startup"]["import_helpers_beyond_tf_s"],
+    }
+    lines = []
+    for key, target in TARGETS.items():
+        value = measured[key]
+        if value is None:
+            lines.append(f"{key}: not measured (--skip-course)")
+            continue
+        ok = value >= target if key == "cached_speedup" else value <= target
+        lines.append(f"{key}: {value:.2f} (target {'>=' if key == 'cached_speedup' else '<='} "
+                     f"{target}) {'met' if ok else f'MISSED by {abs(value - target):.2f}'}")
+    return lines
+
+
+def to_markdown(res: dict) -> str:
+    m = res["machine"]
+    lines = [f"Benchmark taken {res['date']} on {m['cpus']} CPU cores ({m['machine']}, "
+             f"{m['processor'] or 'unknown CPU'}), Python {m['python']}, TensorFlow {m['tensorflow']}.",
+             "", "| measurement | median | min | max |", "|---|---|---|---|"]
+
+    def row(label, s, fmt="{:.3f}"):
+        lines.append(f"| {label} | {fmt.format(s['median'])} | {fmt.format(s['min'])} | {fmt.format(s['max'])} |")
+
+    c = res["cached"]
+    row("frozen base in the loop, s/epoch", c["in_loop_s_per_epoch"])
+    row("cached features, s/epoch", c["cached_s_per_epoch"])
+    row("speed-up of cached features (x)", c["speedup"], "{:.1f}")
+    ft = res["fine_tuning"]
+    for k in ("feature_extraction", "fine_tuning_2_blocks", "all_blocks"):
+        row(f"{k.replace('_', ' ')}, s/epoch ({ft[k]['trainable_params']:,} trainable)", ft[k]["s_per_epoch"])
+    t = res["throughput"]
+    for k in ("inference_numpy_img_s", "inference_tfdata_img_s", "train_numpy_img_s", "train_tfdata_img_s"):
+        row(k.replace("_img_s", ", images/s").replace("_", " "), t[k], "{:.0f}")
+    s = res["startup"]
+    row("import tensorflow, s", s["import_tensorflow_s"], "{:.2f}")
+    row("import tensorflow + helpers, s", s["import_tf_and_helpers_s"], "{:.2f}")
+    row("kernel start, s", s["kernel_start_s"], "{:.2f}")
+    if "course" in res:
+        lines += ["", "| notebook (quick mode) | status | seconds | kernel peak MB |", "|---|---|---|---|"]
+        for nb, r in res["course"]["notebooks"].items():
+            lines.append(f"| {nb} | {r['status']} | {r['seconds']:.1f} | {r['peak_mb']:.0f} |")
+        lines.append(f"| **total** | | {res['course']['total_s']:.1f} | {res['course']['peak_kernel_mb']:.0f} |")
+    lines += ["", "Targets:", *[f"- {line}" for line in res["targets"]]]
+    return "\n".join(lines) + "\n"
+
+
+def main(out: Path, quick_only: bool = False, repeats: int = 3) -> int:
+    """Run every measurement, write bench.json and bench.md, print the table."""
+    import tensorflow as tf
+
+    from helpers.data import atomic_write_text
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    res = {"date": time.strftime("%Y-%m-%d %H:%M"), "repeats": repeats,
+           "machine": {"cpus": os.cpu_count(), "machine": platform.machine(),
+                       "processor": platform.processor(), "python": platform.python_version(),
+                       "tensorflow": tf.__version__}}
+    steps = [("startup", bench_startup), ("cached", bench_cached),
+             ("fine_tuning", bench_fine_tuning_cost), ("throughput", bench_throughput)]
+    for name, fn in steps:
+        print(f"measuring {name}...", flush=True)
+        res[name] = fn(repeats)
+    if not quick_only:
+        print("running the whole course in quick mode...", flush=True)
+        res["course"] = bench_course(out)
+    res["targets"] = check_targets(res)
+    atomic_write_text(out / "bench.json", json.dumps(res, indent=1))
+    md = to_markdown(res)
+    atomic_write_text(out / "bench.md", md)
+    print(md)
+    return 0

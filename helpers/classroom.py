@@ -1,0 +1,71 @@
+"""Classroom tools: student notebooks (solutions removed) and HTML handouts."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from helpers import config
+
+SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*$", re.S | re.M)
+PLACEHOLDER = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError(\"Write your solution here, then run the check below.\")"
+
+
+def strip_solutions(source: str) -> str:
+    """Replace every BEGIN/END SOLUTION block with a placeholder that raises NotImplementedError."""
+    return SOLUTION.sub(lambda m: PLACEHOLDER.format(indent=m.group(1)), source)
+
+
+def student_version(path: Path):
+    """The notebook with solutions replaced, outputs cleared and execution counts removed."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.source = strip_solutions(cell.source)
+            cell.outputs = []
+            cell.execution_count = None
+    return nb
+
+
+def make_student_notebooks(out_dir: Path, notebooks=None) -> list[Path]:
+    """Write student versions of the notebooks (and their quiz banks) to ``out_dir``."""
+    import shutil
+
+    import nbformat
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in notebooks or sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
+        nb = student_version(Path(path))
+        nbformat.validate(nb)
+        target = out_dir / Path(path).name
+        nbformat.write(nb, target)
+        written.append(target)
+    shutil.copytree(config.NOTEBOOKS_DIR / "quizzes", out_dir / "quizzes", dirs_exist_ok=True)
+    return written
+
+
+def exercise_cells(nb) -> list[int]:
+    """Indices of the cells a student must complete (they hold the placeholder)."""
+    return [i for i, c in enumerate(nb.cells)
+            if c.cell_type == "code" and "# YOUR CODE HERE" in c.source]
+
+
+def export_html(executed: list[Path], out_dir: Path) -> list[Path]:
+    """Executed notebooks → self-contained HTML files (images inlined; quizzes in static form)."""
+    import nbformat
+    from nbconvert import HTMLExporter
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    exporter = HTMLExporter(template_name="lab")
+    written = []
+    for path in executed:
+        body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+        target = out_dir / (Path(path).stem + ".html")
+        target.write_text(body)
+        written.append(target)
+    return written

@@ -1,0 +1,172 @@
+"""Notebook 04: fine-tuning — unfreeze the top blocks, recompile with a lower learning rate, train on.
+
+The recipe: (1) train a new head on the frozen base; (2) unfreeze the top block(s), keeping
+BatchNormalization in inference mode; (3) recompile with a learning rate 10–100× lower;
+(4) train with early stopping, dropout, weight decay and augmentation.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from helpers.models import BLOCKS
+
+
+def block_of(layer_name: str) -> str | None:
+    """The block a layer belongs to (``block2_conv1`` → ``block2``), or None."""
+    prefix = layer_name.split("_")[0]
+    return prefix if prefix in BLOCKS else None
+
+
+def unfreeze_top_blocks(base, n_blocks: int, train_batchnorm: bool = False) -> list[str]:
+    """Make the last ``n_blocks`` conv blocks of ``base`` trainable, everything else frozen.
+
+    BatchNormalization layers stay frozen unless ``train_batchnorm``: with the base called as
+    ``base(x, training=False)`` they also keep normalising with the source statistics.
+    Returns the names of the trainable layers. Recompile afterwards!
+    """
+    import keras
+
+    if not isinstance(n_blocks, int) or isinstance(n_blocks, bool) or not 0 <= n_blocks <= len(BLOCKS):
+        raise ValueError(f"n_blocks must be an integer from 0 to {len(BLOCKS)}, not {n_blocks!r}")
+    chosen = set(BLOCKS[len(BLOCKS) - n_blocks:])
+    base.trainable = True
+    for layer in base.layers:
+        in_block = block_of(layer.name) in chosen
+        is_bn = isinstance(layer, keras.layers.BatchNormalization)
+        layer.trainable = in_block and (train_batchnorm or not is_bn)
+    return [layer.name for layer in base.layers if layer.trainable and layer.weights]
+
+
+def compile_for_fine_tuning(model, learning_rate: float, weight_decay: float = 1e-4):
+    """Compile with AdamW at ``learning_rate`` (use 10–100× less than for the head)."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def current_learning_rate(model) -> float:
+    """The learning rate the model's optimizer uses now."""
+    return float(np.asarray(model.optimizer.learning_rate))
+
+
+def early_stopping(patience: int = 3):
+    """Stop when validation loss stops improving and go back to the best epoch's weights."""
+    import keras
+
+    return keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                         restore_best_weights=True)
+
+
+def augment_layer(seed: int = 0):
+    """Random flips and small shifts, applied to each batch during training only."""
+    from helpers.models import augmentation
+
+    return augmentation(seed, name="finetune_augmentation")
+
+
+def train_dataset(x, y, batch_size: int, seed: int = 0, augment: bool = True,
+                  augment_before_cache: bool = False):
+    """A tf.data pipeline for training. The right order is cache → shuffle → batch → augment.
+
+    ``augment_before_cache=True`` builds the buggy order (augment, then cache): the first
+    epoch's random images are stored and replayed unchanged in every later epoch.
+    """
+    import tensorflow as tf
+
+    aug = augment_layer(seed)
+    ds = tf.data.Dataset.from_tensor_slices((x, y))
+    if augment and augment_before_cache:
+        ds = ds.map(lambda a, b: (aug(a[None], training=True)[0], b)).cache()
+        return ds.shuffle(len(y), seed=seed).batch(batch_size).prefetch(tf.data.AUTOTUNE)
+    ds = ds.cache().shuffle(len(y), seed=seed).batch(batch_size)
+    if augment:
+        ds = ds.map(lambda a, b: (aug(a, training=True), b))
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def distinct_images_over_epochs(dataset, epochs: int) -> tuple[int, int]:
+    """(images seen, distinct images seen) over ``epochs`` passes: measures augmentation variety."""
+    seen = set()
+    total = 0
+    for _ in range(epochs):
+        for batch, _labels in dataset:
+            for img in np.asarray(batch):
+                seen.add(np.round(img, 4).tobytes())
+                total += 1
+    return total, len(seen)
+
+
+def merge_histories(*histories) -> dict:
+    """Join several ``History`` objects (phases of one training) into one dict of lists."""
+    merged: dict = {}
+    for h in histories:
+        for k, v in getattr(h, "history", h).items():
+            merged.setdefault(k, []).extend(v)
+    return merged
+
+
+def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks: int,
+              head_lr: float = 1e-2, tune_lr: float = 1e-4, seed: int = 0, patience: int = 4,
+              train_head_first: bool = True) -> dict:
+    """Head on the frozen base, then fine-tune the top ``blocks`` blocks; return curves and scores.
+
+    ``make_model()`` returns ``(model, base)`` with the base called with ``training=False``.
+    ``train`` is a tf.data dataset (or ``(x, y)``) and ``val`` is ``(x_val, y_val)``.
+    """
+    import keras
+
+    from helpers.models import set_seed
+
+    set_seed(seed)
+    model, base = make_model()
+    h1 = {}
+    base.trainable = False
+    model.compile(keras.optimizers.Adam(head_lr), "sparse_categorical_crossentropy",
+                  metrics=["accuracy"])
+    if train_head_first and head_epochs > 0:
+        h1 = _fit(model, train, val, head_epochs, [])
+    head_only_val = float(model.evaluate(*val, verbose=0)[1])
+    pretrained_before = [w.numpy().copy() for w in base.weights if "moving" not in w.path]
+    unfreeze_top_blocks(base, blocks)
+    compile_for_fine_tuning(model, tune_lr)
+    stopper = early_stopping(patience)
+    h2 = _fit(model, train, val, tune_epochs, [stopper])
+    curves = merge_histories(h1, h2)
+    after = [w.numpy() for w in base.weights if "moving" not in w.path]
+    moved = float(np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after, pretrained_before, strict=True)))
+                  / np.sqrt(sum((b ** 2).sum() for b in pretrained_before)))
+    return {"model": model, "curves": curves, "unfreeze_epoch": len(curves.get("loss", [])) - len(h2.history["loss"]),
+            "head_only_val_accuracy": head_only_val,
+            "val_accuracy": float(model.evaluate(*val, verbose=0)[1]),
+            "best_epoch": int(stopper.best_epoch) if stopper.best_weights is not None else None,
+            "learning_rate": current_learning_rate(model), "relative_weight_change": moved,
+            "source_accuracy_after": source_task_accuracy(base),
+            "trainable_params": int(sum(np.prod(v.shape) for v in model.trainable_weights))}
+
+
+def _fit(model, train, val, epochs, callbacks):
+    if isinstance(train, tuple):
+        return model.fit(*train, validation_data=val, epochs=epochs, batch_size=32, verbose=0,
+                         callbacks=callbacks)
+    return model.fit(train, validation_data=val, epochs=epochs, verbose=0, callbacks=callbacks)
+
+
+def source_task_accuracy(base, n_images: int = 2000) -> float:
+    """How much of the source skill a (fine-tuned) base still has: accuracy on the source task
+    with the original pretrained classifier put back on top."""
+    import keras
+
+    from helpers.data import source_task
+    from helpers.models import load_source_model
+
+    original_head = load_source_model().get_layer("predictions")
+    head = keras.layers.Dense(original_head.units, activation="softmax")
+    inputs = keras.Input(shape=base.input.shape[1:])
+    model = keras.Model(inputs, head(base(inputs, training=False)))
+    head.set_weights(original_head.get_weights())
+    task = source_task()
+    pred = model.predict(task.x_test[:n_images], batch_size=512, verbose=0).argmax(1)
+    return float((pred == task.y_test[:n_images]).mean())

@@ -1,0 +1,394 @@
+"""Run the course headless: papermill execution, parameter validation, tables, reports and sweeps.
+
+``python -m helpers run [NOTEBOOK ...] [--quick] [-p NAME VALUE ...] [--out DIR] [--timeout S]``
+executes notebooks into ``build/executed/``. Each run is written to a temporary file and moved
+into place only when it succeeded; a failed run is kept beside the last good one as
+``<name>.FAILED.ipynb`` and never overwrites it.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from helpers import config
+
+DEFAULT_OUT = config.BUILD_DIR / "executed"
+
+
+# ---------------------------------------------------------------- parameters
+
+def _positive(v):
+    return v >= 1
+
+
+def _non_negative(v):
+    return v >= 0
+
+
+def _budgets(v):
+    parts = [p.strip() for p in str(v).split(",")]
+    return bool(parts) and all(p == "all" or (p.isdigit() and int(p) >= 1) for p in parts)
+
+
+# name → (type, check, description of the allowed values)
+PARAMETERS = {
+    "QUICK": (bool, lambda v: True, "True or False"),
+    "SEED": (int, _non_negative, "an integer >= 0"),
+    "SEEDS": (int, _positive, "an integer >= 1"),
+    "EPOCHS": (int, _positive, "an integer >= 1"),
+    "LABELS_PER_CLASS": (int, _positive, "an integer >= 1"),
+    "BATCH_SIZE": (int, _positive, "an integer >= 1"),
+    "TEST_IMAGES": (int, _positive, "an integer >= 1"),
+    "TIMING_IMAGES": (int, lambda v: v >= 64, "an integer >= 64"),
+    "TIMING_EPOCHS": (int, lambda v: v >= 2, "an integer >= 2 (the first epoch is not timed)"),
+    "PRETEXT_IMAGES": (int, lambda v: v >= 100, "an integer >= 100"),
+    "PRETEXT_EPOCHS": (int, _positive, "an integer >= 1"),
+    "LABEL_BUDGETS": (str, _budgets, "comma-separated integers >= 1 or 'all', e.g. '5,20,all'"),
+}
+
+
+class ParameterError(ValueError):
+    """A parameter that a notebook does not take, or a value it cannot use."""
+
+
+def notebook_path(name: str) -> Path:
+    """``03``, ``03_feature_extraction`` or a path → the notebook file."""
+    p = Path(name)
+    if p.suffix == ".ipynb" and p.exists():
+        return p
+    matches = sorted(config.NOTEBOOKS_DIR.glob(f"{p.stem}*.ipynb"))
+    if len(matches) != 1:
+        known = ", ".join(x.stem for x in all_notebooks())
+        raise ParameterError(f"No single notebook matches {name!r}; choose from: {known}")
+    return matches[0]
+
+
+def all_notebooks() -> list[Path]:
+    return sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def notebook_parameters(path: Path) -> dict:
+    """The names and default values assigned in the notebook's ``parameters`` cell."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.metadata.get("tags", [])), None)
+    if cell is None:
+        raise ParameterError(f"{path.name} has no cell tagged 'parameters'")
+    values = {}
+    for node in ast.parse(cell.source).body:
+        if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name):
+            values[node.targets[0].id] = ast.literal_eval(node.value)
+    return values
+
+
+def coerce(value):
+    """A command-line string → bool, int, float or str (``-p EPOCHS 3`` gives the int 3)."""
+    if not isinstance(value, str):
+        return value
+    if value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    for kind in (int, float):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
+def validate_parameters(path: Path, params: dict) -> dict:
+    """Check every parameter against the notebook's cell and the documented rules; return them coerced."""
+    defaults = notebook_parameters(path)
+    checked = {}
+    for name, raw in params.items():
+        if name not in defaults:
+            raise ParameterError(f"{path.stem}: unknown parameter {name!r}; this notebook takes "
+                                 f"{', '.join(sorted(defaults))}")
+        value = coerce(raw)
+        kind, ok, allowed = PARAMETERS[name]
+        if kind is str:
+            value = str(value)
+        if kind is bool and not isinstance(value, bool):
+            raise ParameterError(f"{path.stem}: {name} must be {allowed}, not {raw!r}")
+        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+            raise ParameterError(f"{path.stem}: {name} must be {allowed}, not {raw!r}")
+        if not ok(value):
+            raise ParameterError(f"{path.stem}: {name}={raw!r} is out of range; allowed: {allowed}")
+        checked[name] = value
+    return checked
+
+
+# ---------------------------------------------------------------- running
+
+@dataclass
+class RunResult:
+    notebook: str
+    status: str = "not run"
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+    output: Path | None = None
+    error: str = ""
+    metrics: dict = field(default_factory=dict)
+
+
+class _PeakMemory:
+    """Polls the resident memory of this process's children (the kernel) and keeps the peak."""
+
+    def __init__(self, interval: float = 0.2):
+        import psutil
+
+        self.me, self.interval, self.peak = psutil.Process(), interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        import psutil
+
+        while not self._stop.is_set():
+            try:
+                rss = sum(c.memory_info().rss for c in self.me.children(recursive=True))
+                self.peak = max(self.peak, rss)
+            except psutil.Error:
+                pass
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+
+def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
+            progress: bool = True) -> RunResult:
+    """Execute one notebook with papermill; move it into place only if it succeeded."""
+    import papermill as pm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    results_dir = out_dir / "results"
+    final = out_dir / path.name
+    partial = out_dir / f".{path.stem}.partial.ipynb"
+    failed = out_dir / f"{path.stem}.FAILED.ipynb"
+    result = RunResult(path.stem)
+    old_env = os.environ.get("TLW_RESULTS_DIR")
+    os.environ["TLW_RESULTS_DIR"] = str(results_dir)
+    if params.get("QUICK"):
+        os.environ["TLW_QUICK"] = "1"
+    start = time.perf_counter()
+    try:
+        with _PeakMemory() as mem:
+            pm.execute_notebook(str(path), str(partial), parameters=params, cwd=str(path.parent),
+                                progress_bar=progress, execution_timeout=timeout,
+                                report_mode=False)
+        os.replace(partial, final)
+        failed.unlink(missing_ok=True)
+        result.status, result.output = "ok", final
+    except Exception as err:  # papermill raises PapermillExecutionError for a failing cell
+        if partial.exists():
+            os.replace(partial, failed)
+        result.status, result.output = "FAILED", failed
+        cell = getattr(err, "exec_count", None)
+        name = getattr(err, "ename", type(err).__name__)
+        value = getattr(err, "evalue", str(err))
+        result.error = f"cell {cell}: {name}: {value}".strip()[:300]
+    finally:
+        result.seconds = time.perf_counter() - start
+        result.peak_mb = mem.peak / 2**20 if "mem" in locals() else 0.0
+        if old_env is None:
+            os.environ.pop("TLW_RESULTS_DIR", None)
+        else:
+            os.environ["TLW_RESULTS_DIR"] = old_env
+    metrics_file = results_dir / f"{path.stem}.json"
+    if result.status == "ok" and metrics_file.exists():
+        result.metrics = json.loads(metrics_file.read_text()).get("metrics", {})
+    return result
+
+
+def key_metrics(metrics: dict, limit: int = 3) -> str:
+    """The first few scalar metrics, formatted for a table."""
+    parts = []
+    for k, v in metrics.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            parts.append(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}")
+        if len(parts) == limit:
+            break
+    return ", ".join(parts)
+
+
+def format_table(results: list[RunResult]) -> str:
+    rows = [("notebook", "status", "seconds", "peak MB", "key metrics / error")]
+    for r in results:
+        rows.append((r.notebook, r.status, f"{r.seconds:.1f}", f"{r.peak_mb:.0f}",
+                     r.error if r.status != "ok" else key_metrics(r.metrics)))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(row[:4], widths, strict=True)) + "  " + row[4]
+             for row in rows]
+    lines.insert(1, "-" * (sum(widths) + 30))
+    return "\n".join(lines)
+
+
+def run_course(names=None, quick: bool = False, params: dict | None = None,
+               out_dir: Path = DEFAULT_OUT, timeout: int | None = None,
+               progress: bool = True) -> list[RunResult]:
+    """Validate parameters for every chosen notebook first, then run them all in order."""
+    from tqdm.auto import tqdm
+
+    paths = [notebook_path(n) for n in names] if names else all_notebooks()
+    params = dict(params or {})
+    plans = []
+    for path in paths:
+        accepted = notebook_parameters(path)
+        mine = {k: v for k, v in params.items() if k in accepted}
+        unknown = [k for k in params if not any(k in notebook_parameters(p) for p in paths)]
+        if unknown:
+            raise ParameterError(f"unknown parameter(s) {unknown}: no chosen notebook takes them")
+        if quick:
+            mine["QUICK"] = True
+        plans.append((path, validate_parameters(path, mine)))
+    results = []
+    for path, mine in tqdm(plans, desc="course", unit="notebook", disable=not progress):
+        results.append(execute(path, Path(out_dir), mine, timeout, progress))
+    return results
+
+
+# ---------------------------------------------------------------- report
+
+def _images_from_notebook(path: Path, limit: int = 6) -> list[str]:
+    """Base64 PNGs from a notebook's outputs."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    pngs = [o["data"]["image/png"] for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    return pngs[:limit]
+
+
+def build_report(out_dir: Path = DEFAULT_OUT) -> tuple[Path, Path]:
+    """Gather every recorded result under ``out_dir`` into report.md and report.html."""
+    import base64
+    import html
+
+    out_dir = Path(out_dir)
+    files = sorted((out_dir / "results").glob("*.json"))
+    if not files:
+        raise FileNotFoundError(f"No results in {out_dir / 'results'}: run `python -m helpers run` first.")
+    md = ["# Transfer Learning Workbook: results", "",
+          f"Gathered {time.strftime('%Y-%m-%d %H:%M')} from {out_dir}.", ""]
+    body = [f"<h1>Transfer Learning Workbook: results</h1><p>Gathered {time.strftime('%Y-%m-%d %H:%M')}.</p>"]
+    for f in files:
+        data = json.loads(f.read_text())
+        nb = data["notebook"]
+        md += [f"## {nb}", "", f"Parameters: `{json.dumps(data.get('parameters', {}))}`", "",
+               "| metric | value |", "|---|---|"]
+        rows = "".join(f"<tr><td>{html.escape(k)}</td><td><code>{html.escape(json.dumps(v)[:300])}</code></td></tr>"
+                       for k, v in data.get("metrics", {}).items())
+        for k, v in data.get("metrics", {}).items():
+            shown = f"{v:.4g}" if isinstance(v, float) else json.dumps(v)[:200]
+            md.append(f"| {k} | {shown} |")
+        ex = data.get("exercises", {})
+        md += ["", f"Exercises passed: {sum(ex.values())} of {len(ex)}", ""]
+        body.append(f"<h2>{html.escape(nb)}</h2><table border=1>{rows}</table>"
+                    f"<p>Exercises passed: {sum(ex.values())} of {len(ex)}</p>")
+        executed = out_dir / f"{nb}.ipynb"
+        if nb.startswith("05") and executed.exists():
+            for i, png in enumerate(_images_from_notebook(executed)):
+                name = f"report_{nb}_{i}.png"
+                (out_dir / name).write_bytes(base64.b64decode(png))
+                md += [f"![{nb} plot {i + 1}]({name})", ""]
+                body.append(f"<img src='data:image/png;base64,{png}' style='max-width:100%'>")
+    md_path, html_path = out_dir / "report.md", out_dir / "report.html"
+    from helpers.data import atomic_write_text
+
+    atomic_write_text(md_path, "\n".join(md) + "\n")
+    atomic_write_text(html_path, "<html><body>" + "".join(body) + "</body></html>")
+    return md_path, html_path
+
+
+# ---------------------------------------------------------------- sweep
+
+def _sweep_one(args):
+    path, params, out_dir = args
+    r = execute(Path(path), Path(out_dir), params, progress=False)
+    return params, r.status, r.metrics, r.error
+
+
+def sweep(notebook: str, grid: dict, seeds=(0,), jobs: int = 1, quick: bool = False,
+          out_dir: Path | None = None) -> tuple[list, str]:
+    """Run ``notebook`` for every combination of ``grid`` values × ``seeds``; aggregate metrics.
+
+    Returns (rows, table): one row per combination with the mean and spread of every scalar
+    metric over seeds. Runs in up to ``jobs`` processes.
+    """
+    import itertools
+    from concurrent.futures import ProcessPoolExecutor
+
+    import numpy as np
+
+    path = notebook_path(notebook)
+    out_dir = Path(out_dir or config.BUILD_DIR / "sweeps" / path.stem)
+    names = list(grid)
+    combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
+    tasks = []
+    for combo in combos:
+        for seed in seeds:
+            params = {**combo, "SEED": seed, **({"QUICK": True} if quick else {})}
+            params = validate_parameters(path, params)
+            tag = "_".join(f"{k}-{v}" for k, v in params.items() if k != "QUICK")
+            tasks.append((str(path), params, str(out_dir / tag)))
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=jobs) as pool:
+            outcomes = list(pool.map(_sweep_one, tasks))
+    else:
+        outcomes = [_sweep_one(t) for t in tasks]
+    rows = []
+    for combo in combos:
+        mine = [o for o in outcomes if all(o[0][k] == coerce(v) for k, v in combo.items())]
+        failed = [o for o in mine if o[1] != "ok"]
+        stats = {}
+        for key in mine[0][2] if mine and not failed else []:
+            vals = [o[2][key] for o in mine if isinstance(o[2].get(key), (int, float))
+                    and not isinstance(o[2].get(key), bool)]
+            if len(vals) == len(mine):
+                stats[key] = (float(np.mean(vals)), float(np.std(vals)))
+        rows.append({"params": combo, "runs": len(mine), "failed": len(failed),
+                     "errors": [o[3] for o in failed], "metrics": stats})
+    lines = []
+    for r in rows:
+        shown = ", ".join(f"{k}={m:.3g}±{s:.2g}" for k, (m, s) in list(r["metrics"].items())[:4])
+        lines.append(f"{json.dumps(r['params'])}: {r['runs']} runs, {r['failed']} failed  {shown}")
+    table = "\n".join(lines)
+    from helpers.data import atomic_write_text
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out_dir / "sweep.json", json.dumps(rows, indent=1))
+    _plot_sweep(rows, names[0], out_dir / "sweep.png")
+    return rows, table
+
+
+def _plot_sweep(rows, x_name: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    keys = [k for k in (rows[0]["metrics"] if rows else {})][:3]
+    if not keys:
+        return
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = [str(r["params"][x_name]) for r in rows]
+    for k in keys:
+        ax.errorbar(xs, [r["metrics"][k][0] for r in rows], yerr=[r["metrics"][k][1] for r in rows],
+                    marker="o", capsize=3, label=k)
+    ax.set_xlabel(x_name)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
