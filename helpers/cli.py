@@ -92,8 +92,13 @@ def _cmd_sweep(args) -> int:
 def _cmd_student(args) -> int:
     from helpers import classroom
 
-    for path in classroom.make_student_notebooks(Path(args.out)):
+    written = classroom.make_student_notebooks(Path(args.out))
+    for path in written:
         print(f"wrote {path}")
+    if args.check:
+        for path in written:
+            errors = classroom.check_student_notebook(path)
+            print(f"checked {path.name}: other cells run; exercise cells raise {errors}")
     return 0
 
 
@@ -161,6 +166,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("student", help="write student notebooks with the solutions removed")
     p.add_argument("--out", default=str(config.BUILD_DIR / "student"))
+    p.add_argument("--check", action="store_true",
+                   help="also run each student notebook: only the exercise cells may fail")
     p.set_defaults(func=_cmd_student)
 
     p = sub.add_parser("html", help="export executed notebooks to self-contained HTML")

@@ -38,26 +38,32 @@ def set_seed(seed: int) -> None:
         pass
 
 
-def conv_block(x, filters: int, name: str, convs: int = 2):
+def conv_block(x, filters: int, name: str, convs: int = 2, bn_momentum: float = 0.99):
     """``convs`` × (3×3 convolution → BatchNormalization → ReLU), then 2×2 max pooling."""
     from keras import layers
 
     for i in range(1, convs + 1):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{i}")(x)
-        x = layers.BatchNormalization(name=f"{name}_bn{i}")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn{i}")(x)
         x = layers.Activation("relu", name=f"{name}_relu{i}")(x)
     return layers.MaxPooling2D(name=f"{name}_pool")(x)
 
 
-def build_source_cnn(num_classes: int = 6, input_shape=(28, 28, 1), dropout: float = 0.3):
-    """The source architecture: three conv blocks, global average pooling, a softmax head."""
+def build_source_cnn(num_classes: int = 6, input_shape=(28, 28, 1), dropout: float = 0.3,
+                     bn_momentum: float = 0.99):
+    """The source architecture: three conv blocks, global average pooling, a softmax head.
+
+    ``bn_momentum`` sets how fast BatchNormalization's moving statistics follow the data: the
+    Keras default 0.99 needs hundreds of steps to settle, so a model trained from scratch for
+    only a few dozen steps should use a lower value (0.9) or it evaluates with unsettled statistics.
+    """
     import keras
     from keras import layers
 
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     for block, filters in zip(BLOCKS, FILTERS, strict=True):
-        x = conv_block(x, filters, block)
+        x = conv_block(x, filters, block, bn_momentum=bn_momentum)
     x = layers.GlobalAveragePooling2D(name=FEATURE_LAYER)(x)
     x = layers.Dropout(dropout, name="head_dropout")(x)
     outputs = layers.Dense(num_classes, activation="softmax", name="predictions")(x)

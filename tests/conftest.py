@@ -27,3 +27,33 @@ def near():
     from helpers.data import near_task
 
     return near_task()
+
+
+def _netns_prefix() -> list[str]:
+    """``unshare -n`` (a new network namespace with only loopback) when this machine allows it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("unshare") and shutil.which("ip"):
+        probe = subprocess.run(["unshare", "-n", "sh", "-c", "ip link set lo up"],
+                               capture_output=True)
+        if probe.returncode == 0:
+            return ["unshare", "-n", "sh", "-c", 'ip link set lo up && exec "$@"', "netns"]
+    return []
+
+
+@pytest.fixture(scope="session")
+def course_run(tmp_path_factory):
+    """The whole course run once, headless, in quick mode, through ``python -m helpers run``,
+    with downloads forbidden and (where the machine allows) no network at all."""
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("course")
+    prefix = _netns_prefix()
+    env = {**os.environ, "TLW_OFFLINE": "1", "TLW_QUICK": "1", "KERAS_HOME": str(out / "keras")}
+    env.pop("TLW_RESULTS_DIR", None)
+    proc = subprocess.run([*prefix, sys.executable, "-m", "helpers", "run", "--quick", "--out",
+                           str(out)], env=env, capture_output=True, text=True, timeout=3000)
+    return {"out": out, "stdout": proc.stdout, "stderr": proc.stderr,
+            "returncode": proc.returncode, "no_network": bool(prefix)}

@@ -4,7 +4,6 @@
 """
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -75,28 +74,12 @@ def test_scanner_catches_hand_written_figures():
 # ---------------------------------------------------------------- execution (quick mode)
 
 @pytest.fixture(scope="session")
-def executed(tmp_path_factory):
-    """Run every notebook once with papermill in quick mode; return {stem: (notebook, results)}."""
-    import papermill as pm
-
-    out_dir = tmp_path_factory.mktemp("executed")
-    results_dir = out_dir / "results"
-    old = os.environ.get("TLW_RESULTS_DIR")
-    os.environ["TLW_RESULTS_DIR"] = str(results_dir)
-    os.environ["TLW_QUICK"] = "1"
-    runs = {}
-    try:
-        for path in NOTEBOOKS:
-            out = out_dir / path.name
-            pm.execute_notebook(str(path), str(out), parameters={"QUICK": True},
-                                cwd=str(path.parent), progress_bar=False)
-            runs[path.stem] = (_nb(out), json.loads((results_dir / f"{path.stem}.json").read_text()))
-    finally:
-        if old is None:
-            os.environ.pop("TLW_RESULTS_DIR", None)
-        else:
-            os.environ["TLW_RESULTS_DIR"] = old
-    return runs
+def executed(course_run):
+    """{stem: (executed notebook, recorded results)} from the offline quick run of the course."""
+    assert course_run["returncode"] == 0, course_run["stdout"][-3000:] + course_run["stderr"][-3000:]
+    out = course_run["out"]
+    return {p.stem: (_nb(out / p.name), json.loads((out / "results" / f"{p.stem}.json").read_text()))
+            for p in NOTEBOOKS}
 
 
 @pytest.mark.slow
@@ -142,3 +125,32 @@ def test_feature_extraction_claims(executed):
     assert ext["classification-pretrained"] > ext["raw pixels"]
     mismatch = m["loss_mismatch"]
     assert mismatch["logits + from_logits=False"] < mismatch["softmax + from_logits=False (right)"] - 0.2
+
+
+@pytest.mark.slow
+def test_fine_tuning_claims(executed):
+    m = executed["04_fine_tuning"][1]["metrics"]
+    assert m["distinct_images_cache_first"] > m["distinct_images_augment_first"]
+    assert m["fine_tuned_test_accuracy"] > 0.5
+    moved = m["pitfalls_weight_change"]
+    assert moved["original learning rate"] > moved["recipe (1 block, lr/100)"]
+
+
+@pytest.mark.slow
+def test_experiment_grid_recorded(executed):
+    m = executed["05_choosing_a_strategy"][1]["metrics"]
+    cells = {(s["task"], s["per_class"], s["strategy"]) for s in m["grid_summary"]}
+    assert len(cells) == 2 * 2 * 3
+    assert all(0 <= s["accuracy_mean"] <= 1 for s in m["grid_summary"])
+    assert len(m["decision_table"]) == 4
+
+
+@pytest.mark.slow
+def test_going_further_runs_offline(executed, course_run):
+    m = executed["06_going_further"][1]["metrics"]
+    assert m["imagenet_weights_used"] == "random"  # no cache, no network: the fallback ran
+    assert len(m["kfold_accuracy"]) == 3
+    nb = executed["06_going_further"][0]
+    text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
+                     if o.get("output_type") == "stream")
+    assert "TLW_OFFLINE" in text or "unreachable" in text

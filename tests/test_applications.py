@@ -1,0 +1,97 @@
+"""ImageNet backbones offline: file names, the cache route, fast failure, the two hash behaviours.
+
+Keras reads KERAS_HOME when it is imported, so the cache tests run in a fresh Python process.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+from helpers import applications
+
+
+def test_weight_file_names():
+    assert applications.weights_filename("MobileNetV2", 96) == \
+        "mobilenet_v2_weights_tf_dim_ordering_tf_kernels_1.0_96_no_top.h5"
+    assert applications.weights_filename("EfficientNetB0") == "efficientnetb0_notop.h5"
+    with pytest.raises(ValueError, match="sizes"):
+        applications.weights_filename("MobileNetV2", 100)
+    with pytest.raises(ValueError, match="Unknown backbone"):
+        applications.weights_filename("ResNet")
+
+
+def test_preprocess_ranges():
+    assert applications.input_range_after_preprocessing("MobileNetV2") == (-1.0, 1.0)
+    assert applications.input_range_after_preprocessing("EfficientNetB0") == (0.0, 255.0)
+
+
+def test_to_rgb_batch_shape_and_range(near):
+    x = applications.to_rgb_batch(near.x_test[:3], 96)
+    assert x.shape == (3, 96, 96, 3) and 0 <= x.min() and x.max() <= 255.0
+    assert np.allclose(x[..., 0], x[..., 2])
+
+
+def test_offline_without_cache_fails_fast_with_fix(tmp_path, monkeypatch):
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.setenv("TLW_OFFLINE", "1")
+    start = time.perf_counter()
+    with pytest.raises(applications.WeightsUnavailable) as err:
+        applications.build_backbone("MobileNetV2", 96)
+    assert time.perf_counter() - start < 5
+    msg = str(err.value)
+    assert str(tmp_path / "models") in msg and "TLW_OFFLINE" in msg and "copy the file" in msg
+    model, used = applications.backbone_or_fallback("MobileNetV2", 96)
+    assert used == "random" and model.output.shape[-1] == 1280
+
+
+def _run(code, keras_home):
+    env = {**os.environ, "KERAS_HOME": str(keras_home), "TLW_OFFLINE": "1",
+           "TF_CPP_MIN_LOG_LEVEL": "3"}
+    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_cached_mobilenet_file_is_used_offline(tmp_path):
+    """A pre-seeded cache works with no network; MobileNetV2 checks no hash."""
+    code = """
+    import numpy as np, keras
+    from helpers import applications
+    seed = applications.build_backbone("MobileNetV2", 96, weights=None)
+    path = applications.cached_weights_path("MobileNetV2", 96)
+    path.parent.mkdir(parents=True)
+    seed.save_weights(str(path).replace(".h5", ".weights.h5"))
+    import os; os.replace(str(path).replace(".h5", ".weights.h5"), path)
+    loaded = applications.build_backbone("MobileNetV2", 96, weights="imagenet")
+    same = all(np.array_equal(a, b) for a, b in zip(seed.get_weights(), loaded.get_weights()))
+    print("LOADED_FROM_CACHE", same)
+    """
+    proc = _run(code, tmp_path)
+    assert "LOADED_FROM_CACHE True" in proc.stdout, proc.stderr[-2000:]
+
+
+def test_efficientnet_mismatching_file_is_deleted_when_redownload_fails(tmp_path):
+    """EfficientNet checks a hash: a wrong file triggers a download and, when that fails, deletion."""
+    code = """
+    import socket
+    from helpers import applications
+    path = applications.cached_weights_path("EfficientNetB0")
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"not the real weights")
+    def no_network(*a, **k):
+        raise OSError("network disabled for this test")
+    socket.create_connection = no_network
+    socket.socket.connect = lambda self, *a: no_network()
+    try:
+        applications.build_backbone("EfficientNetB0", 96, weights="imagenet")
+    except applications.WeightsUnavailable as err:
+        print("UNAVAILABLE", "deletes a file whose hash does not match" in str(err))
+    print("STILL_THERE", path.exists())
+    """
+    proc = _run(code, tmp_path)
+    assert "UNAVAILABLE True" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    assert "STILL_THERE False" in proc.stdout

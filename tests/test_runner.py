@@ -1,0 +1,138 @@
+"""The headless runner: the course run, failures kept apart, parameter validation, reports, sweeps."""
+
+import json
+
+import nbformat
+import pytest
+
+from helpers import runner
+from helpers.cli import main
+
+TINY_OK = '''from helpers import results
+rec = results.Recorder(NAME, dict(SEED=SEED, EPOCHS=EPOCHS))
+rec.record("score", EPOCHS * 10 + SEED)
+print("done", EPOCHS, SEED)'''
+
+
+def _tiny(tmp_path, name, body, params="QUICK = False\nSEED = 0\nEPOCHS = 1"):
+    cells = [nbformat.v4.new_code_cell(params + f"\nNAME = {name!r}"),
+             nbformat.v4.new_code_cell(body)]
+    cells[0].metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / f"{name}.ipynb"
+    nbformat.write(nb, path)
+    return path
+
+
+# ---------------------------------------------------------------- the real course
+
+@pytest.mark.slow
+def test_course_run_table_and_outputs(course_run):
+    assert course_run["returncode"] == 0, course_run["stderr"][-2000:]
+    out = course_run["out"]
+    for path in runner.all_notebooks():
+        assert (out / path.name).is_file()
+        assert path.stem in course_run["stdout"]
+    assert "FAILED" not in course_run["stdout"]
+    assert not list(out.glob(".*partial*")) and not list(out.glob("*.FAILED.ipynb"))
+    header = next(line for line in course_run["stdout"].splitlines() if line.startswith("notebook"))
+    for col in ("status", "seconds", "peak MB", "key metrics"):
+        assert col in header
+
+
+@pytest.mark.slow
+def test_report_from_executed_course(course_run):
+    md, html = runner.build_report(course_run["out"])
+    text = md.read_text()
+    for path in runner.all_notebooks():
+        assert f"## {path.stem}" in text
+    assert "source_test_accuracy" in text and "![05_choosing_a_strategy plot" in text
+    assert html.read_text().count("data:image/png;base64,") >= 1
+
+
+@pytest.mark.slow
+def test_html_export_of_executed_notebooks(course_run, tmp_path):
+    from helpers import classroom
+
+    executed = [course_run["out"] / "02_freezing_layers.ipynb"]
+    (page,) = classroom.export_html(executed, tmp_path)
+    body = page.read_text()
+    assert "tlw-quiz-static" in body and "data:image/png;base64" in body
+    assert "Freezing layers" in body
+
+
+# ---------------------------------------------------------------- failures and parameters
+
+def test_failing_notebook_keeps_good_output_and_others_run(tmp_path):
+    ok1 = _tiny(tmp_path, "t1_ok", TINY_OK)
+    bad = _tiny(tmp_path, "t2_bad", "raise ValueError('broken on purpose')")
+    ok2 = _tiny(tmp_path, "t3_ok", TINY_OK)
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "t2_bad.ipynb").write_text("last good output")
+    results = runner.run_course([str(ok1), str(bad), str(ok2)], out_dir=out, progress=False)
+    assert [r.status for r in results] == ["ok", "FAILED", "ok"]
+    assert "ValueError: broken on purpose" in results[1].error and "cell" in results[1].error
+    assert (out / "t2_bad.ipynb").read_text() == "last good output"
+    assert (out / "t2_bad.FAILED.ipynb").is_file()
+    assert results[0].metrics == {"score": 10} and results[0].peak_mb > 10
+    table = runner.format_table(results)
+    assert "FAILED" in table and "broken on purpose" in table
+
+
+def test_cli_run_exit_code_non_zero_on_failure(tmp_path, capsys):
+    bad = _tiny(tmp_path, "t4_bad", "1/0")
+    assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 1
+    assert "ZeroDivisionError" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("params, message", [
+    ({"EPOCHZ": 3}, "unknown parameter 'EPOCHZ'"),
+    ({"EPOCHS": -1}, "EPOCHS=-1 is out of range; allowed: an integer >= 1"),
+    ({"EPOCHS": "abc"}, "EPOCHS must be an integer >= 1"),
+    ({"LABELS_PER_CLASS": 0}, "LABELS_PER_CLASS=0 is out of range"),
+    ({"QUICK": "maybe"}, "QUICK must be True or False"),
+])
+def test_bad_parameters_name_notebook_and_allowed_values(params, message):
+    path = runner.notebook_path("03")
+    with pytest.raises(runner.ParameterError) as err:
+        runner.validate_parameters(path, params)
+    assert "03_feature_extraction" in str(err.value) and message in str(err.value)
+
+
+def test_label_budgets_validated():
+    path = runner.notebook_path("05")
+    assert runner.validate_parameters(path, {"LABEL_BUDGETS": "5,all"}) == {"LABEL_BUDGETS": "5,all"}
+    with pytest.raises(runner.ParameterError, match="comma-separated"):
+        runner.validate_parameters(path, {"LABEL_BUDGETS": "5,x"})
+
+
+def test_cli_rejects_bad_parameter_before_running(capsys):
+    assert main(["run", "03", "-p", "EPOCHS", "0"]) == 2
+    assert "EPOCHS=0 is out of range" in capsys.readouterr().err
+
+
+def test_every_parameter_cell_uses_documented_names():
+    for path in runner.all_notebooks():
+        assert set(runner.notebook_parameters(path)) <= set(runner.PARAMETERS), path.stem
+
+
+def test_unknown_notebook_lists_choices():
+    with pytest.raises(runner.ParameterError, match="00_welcome"):
+        runner.notebook_path("99_nothing")
+
+
+# ---------------------------------------------------------------- sweep
+
+def test_two_value_sweep_aggregates_over_seeds(tmp_path):
+    nb = _tiny(tmp_path, "t5_sweep", TINY_OK)
+    rows, table = runner.sweep(str(nb), {"EPOCHS": ["1", "2"]}, seeds=[0, 1], jobs=2,
+                               out_dir=tmp_path / "sw")
+    assert [r["params"] for r in rows] == [{"EPOCHS": "1"}, {"EPOCHS": "2"}]
+    assert rows[0]["runs"] == 2 and rows[0]["failed"] == 0
+    assert rows[0]["metrics"]["score"] == (10.5, 0.5)
+    assert rows[1]["metrics"]["score"] == (20.5, 0.5)
+    assert (tmp_path / "sw" / "sweep.png").is_file()
+    assert json.loads((tmp_path / "sw" / "sweep.json").read_text())[1]["metrics"]["score"][0] == 20.5
+    assert "EPOCHS" in table
