@@ -10,6 +10,7 @@ STAMP   := $(VENV)/.installed-$(DEPHASH)
 DATA_STAMP := datasets/cache/.data-ready
 BROWSER_STAMP := $(VENV)/.browser-ready
 PORT    ?= 8888
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 APT_PACKAGES_DATA := dataset-fashion-mnist
 APT_PACKAGES_BROWSER := chromium chromium-driver
 
@@ -48,7 +49,7 @@ $(BROWSER_STAMP): | $(STAMP)
 
 lab: setup
 	$(PY) -m helpers doctor || true
-	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT)
+	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT)
 
 doctor: setup
 	$(PY) -m helpers doctor

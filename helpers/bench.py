@@ -201,7 +201,9 @@ def main(out: Path, quick_only: bool = False, repeats: int = 3) -> int:
     import tensorflow as tf
 
     from helpers.data import atomic_write_text
+    from helpers.models import set_seed
 
+    set_seed(0)  # the notebooks' setting: seeded, deterministic ops (which also keeps XLA off)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     res = {"date": time.strftime("%Y-%m-%d %H:%M"), "repeats": repeats,

@@ -60,8 +60,34 @@ def exercise_cells(nb) -> list[int]:
             if c.cell_type == "code" and "# YOUR CODE HERE" in c.source]
 
 
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+
+
+def drop_widget_views(nb, quizzes_only: bool = False) -> int:
+    """Remove widget-view outputs that have a static HTML/text form, so a page shows that form.
+
+    A quiz needs its kernel to check answers, so in a handout its static form is always the
+    better choice; other widgets are kept when their state was saved (``quizzes_only``).
+    """
+    removed = 0
+    for cell in nb.cells:
+        for out in cell.get("outputs", []):
+            data = out.get("data", {})
+            is_quiz = "tlw-quiz-static" in str(data.get("text/html", ""))
+            if quizzes_only and not is_quiz:
+                continue
+            if WIDGET_VIEW in data and ("text/html" in data or "text/plain" in data):
+                del data[WIDGET_VIEW]
+                removed += 1
+    return removed
+
+
 def export_html(executed: list[Path], out_dir: Path) -> list[Path]:
-    """Executed notebooks → self-contained HTML files (images inlined; quizzes in static form)."""
+    """Executed notebooks → self-contained HTML files (images inlined).
+
+    Quizzes are shown in their static form (checking answers needs a kernel); other widgets
+    keep their saved state where the notebook has one.
+    """
     import nbformat
     from nbconvert import HTMLExporter
 
@@ -70,7 +96,10 @@ def export_html(executed: list[Path], out_dir: Path) -> list[Path]:
     exporter = HTMLExporter(template_name="lab")
     written = []
     for path in executed:
-        body, _ = exporter.from_notebook_node(nbformat.read(path, as_version=4))
+        nb = nbformat.read(path, as_version=4)
+        saved = bool(nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json"))
+        drop_widget_views(nb, quizzes_only=saved)
+        body, _ = exporter.from_notebook_node(nb)
         target = out_dir / (Path(path).stem + ".html")
         target.write_text(body)
         written.append(target)

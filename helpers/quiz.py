@@ -240,6 +240,13 @@ def render_html(questions: list[Question], title: str = "Quiz") -> str:
 
 # ---------------------------------------------------------------- widgets
 
+# Long option texts wrap instead of overlapping the next option.
+QUIZ_CSS = ("<style>.tlw-quiz .widget-radio-box label{height:auto!important;white-space:normal;"
+            "line-height:1.35;margin:2px 0;display:flex;align-items:flex-start;gap:6px}"
+            ".tlw-quiz .widget-radio-box input{flex:none;margin-top:3px}.tlw-quiz .widget-html-content{white-space:normal;"
+            "line-height:1.35}</style>")
+
+
 class QuizWidget:
     """The interactive quiz: one box per question with a Check button, feedback and a score.
 
@@ -258,7 +265,7 @@ class QuizWidget:
         self.results: dict[str, bool] = {}
         self.score = w.HTML(self._score_text())
         boxes = [self._question_box(n, q) for n, q in enumerate(questions, 1)]
-        self.widget = w.VBox([w.HTML(f"<h3>{html.escape(title)}</h3>"), *boxes, self.score],
+        self.widget = w.VBox([w.HTML(QUIZ_CSS + f"<h3>{html.escape(title)}</h3>"), *boxes, self.score],
                              layout=w.Layout(border="1px solid #ccc", padding="8px"))
         self.widget.add_class("tlw-quiz")
 
@@ -277,10 +284,11 @@ class QuizWidget:
             get = lambda: field_.value  # noqa: E731
             inputs = [field_]
         elif q.type == "multiple":
-            boxes = [w.Checkbox(value=False, description=o.text, indent=False,
-                                layout=w.Layout(width="auto")) for o in q.options]
+            boxes = [w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px"))
+                     for _ in q.options]
             get = lambda: {i for i, b in enumerate(boxes) if b.value}  # noqa: E731
-            inputs = boxes
+            inputs = [w.HBox([b, w.HTML(html.escape(o.text))], layout=w.Layout(align_items="center"))
+                      for b, o in zip(boxes, q.options, strict=True)]
         else:
             radio = w.RadioButtons(options=[(o.text, i) for i, o in enumerate(q.options)],
                                    value=None, layout=w.Layout(width="auto"))

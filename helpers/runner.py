@@ -119,7 +119,7 @@ def validate_parameters(path: Path, params: dict) -> dict:
         if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
             raise ParameterError(f"{path.stem}: {name} must be {allowed}, not {raw!r}")
         if not ok(value):
-            raise ParameterError(f"{path.stem}: {name}={raw!r} is out of range; allowed: {allowed}")
+            raise ParameterError(f"{path.stem}: {name}={value!r} is out of range; allowed: {allowed}")
         checked[name] = value
     return checked
 
@@ -285,6 +285,8 @@ def build_report(out_dir: Path = DEFAULT_OUT) -> tuple[Path, Path]:
     body = [f"<h1>Transfer Learning Workbook: results</h1><p>Gathered {time.strftime('%Y-%m-%d %H:%M')}.</p>"]
     for f in files:
         data = json.loads(f.read_text())
+        if "notebook" not in data:  # not a notebook's record
+            continue
         nb = data["notebook"]
         md += [f"## {nb}", "", f"Parameters: `{json.dumps(data.get('parameters', {}))}`", "",
                "| metric | value |", "|---|---|"]

@@ -10,12 +10,11 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers.runner import PARAMETERS
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-DOCUMENTED_PARAMETERS = {  # names the runner documents and validates
-    "QUICK", "SEED", "EPOCHS", "LABELS_PER_CLASS", "BATCH_SIZE", "TEST_IMAGES", "TIMING_IMAGES",
-    "TIMING_EPOCHS", "PRETEXT_IMAGES", "PRETEXT_EPOCHS",
-}
+DOCUMENTED_PARAMETERS = set(PARAMETERS)  # the names the runner documents and validates
 # Hand-written results in prose: percentages, 0.xx accuracies, timings, "~95".
 RESULT_FIGURE = re.compile(
     r"\d+(\.\d+)?\s*%|\b0\.\d{2,}\b|\b\d+(\.\d+)?\s*(s|sec|seconds?|minutes?|min|ms)\b|~\s*\d|≈\s*\d",
