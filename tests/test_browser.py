@@ -52,7 +52,7 @@ def jupyterlab(tmp_path):
          *(["--allow-root"] if os.geteuid() == 0 else [])],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=tmp_path)
     try:
-        deadline = time.time() + 60
+        deadline = time.time() + 180
         while True:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status?token={token}",
@@ -84,18 +84,18 @@ def test_quiz_in_jupyterlab(jupyterlab):
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
         try:
             page.goto(url)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=180_000)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                                   "#jp-main-statusbar :text('Idle')", timeout=60_000)
+                                   "#jp-main-statusbar :text('Idle')", timeout=180_000)
             page.click(".jp-Cell .jp-InputArea-editor")
             page.keyboard.press("Shift+Enter")
             question = page.locator(".tlw-question").first
-            question.wait_for(timeout=120_000)
+            question.wait_for(timeout=240_000)
             assert page.locator(".tlw-question").count() == 5
             question.locator("label", has_text="It guarantees higher accuracy").click()
             question.get_by_role("button", name="Check").click()
             feedback = question.locator(".tlw-feedback")
-            feedback.wait_for(timeout=10_000)
+            feedback.wait_for(timeout=30_000)
             assert "Nothing guarantees that" in feedback.inner_text()
             assert "Score: 0 / 5" in page.locator(".tlw-score").inner_text()
             question.get_by_role("button", name="Try again").click()
@@ -103,7 +103,7 @@ def test_quiz_in_jupyterlab(jupyterlab):
             question.get_by_role("button", name="Check").click()
             page.wait_for_function(
                 "document.querySelector('.tlw-score').innerText.includes('Score: 1 / 5')",
-                timeout=10_000)
+                timeout=30_000)
             assert "Correct" in question.locator(".tlw-feedback").inner_text()
         finally:
             page.screenshot(path=str(ARTIFACTS / "quiz_in_jupyterlab.png"), full_page=True)
