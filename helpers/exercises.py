@@ -323,6 +323,6 @@ def check_kfold_scores(scores, k: int, recorder=None):
         (scores.ndim == 1 and len(scores) == k, f"Expected {k} scores (one per fold), got "
          f"{scores.shape}."),
         (lambda: ((0 <= scores) & (scores <= 1)).all(), "Scores should be accuracies between 0 and 1."),
-        (lambda: scores.std() > 0, "All folds have exactly the same score: did you evaluate on the "
+        (lambda: scores.std() > 1e-9, "All folds have exactly the same score: did you evaluate on the "
          "same split every time? Use the test indices each fold gives you."),
     ], f"{k} folds: mean {scores.mean():.3f}, spread {scores.std():.3f}.", recorder)

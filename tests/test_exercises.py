@@ -1,6 +1,7 @@
 """Every exercise check, on a correct and on a wrong answer; wrong answers get a specific hint."""
 
 import keras
+import numpy as np
 
 from helpers import data, exercises, models, pretrained, results
 
@@ -90,3 +91,55 @@ def test_matching_head_check():
     fb = exercises.check_matching_head(
         head("softmax", keras.losses.SparseCategoricalCrossentropy(from_logits=True)), 128, 4)
     assert not fb and "disagree" in fb.message
+
+
+def test_unfrozen_top_block_check():
+    base = models.source_base()
+    base.trainable = True
+    for layer in base.layers:
+        layer.trainable = layer.name.startswith("block3_") and "bn" not in layer.name
+    assert exercises.check_unfrozen_top_block(base, "block3")
+    base.get_layer("block3_bn1").trainable = True
+    fb = exercises.check_unfrozen_top_block(base, "block3")
+    assert not fb and "block3_bn1" in fb.message
+    base.trainable = False
+    assert "base.trainable is False" in exercises.check_unfrozen_top_block(base, "block3").message
+
+
+def test_lowered_learning_rate_check():
+    model = pretrained.with_new_head(models.source_base(), 4)
+    model.compile(keras.optimizers.Adam(1e-4), "sparse_categorical_crossentropy")
+    assert exercises.check_lowered_learning_rate(model, 1e-2)
+    model.compile(keras.optimizers.Adam(5e-3), "sparse_categorical_crossentropy")
+    fb = exercises.check_lowered_learning_rate(model, 1e-2)
+    assert not fb and "at least 10x less" in fb.message
+    model.compile(keras.optimizers.Adam(1e-7), "sparse_categorical_crossentropy")
+    assert "barely move" in exercises.check_lowered_learning_rate(model, 1e-2).message
+
+
+def test_best_strategy_and_constant_f1_checks():
+    summary = [{"task": "far", "per_class": "100", "strategy": s, "accuracy_mean": a}
+               for s, a in (("scratch", 0.5), ("fine_tuning", 0.9), ("feature_extraction", 0.7))]
+    assert exercises.check_best_strategy("fine_tuning", summary, "far", 100)
+    fb = exercises.check_best_strategy("scratch", summary, "far", 100)
+    assert not fb and "accuracy_mean" in fb.message
+    y = np.array([0, 1, 2, 3] * 5)
+    from sklearn.metrics import f1_score
+
+    right = f1_score(y, np.zeros_like(y), average="macro")
+    assert exercises.check_constant_f1(right, y)
+    fb = exercises.check_constant_f1(0.25, y)  # the accuracy, not the macro-F1
+    assert not fb and "average='macro'" in fb.message
+
+
+def test_preprocessed_and_kfold_checks(near):
+    from helpers import applications
+
+    raw = applications.to_rgb_batch(near.x_test[:2])
+    good = keras.applications.mobilenet_v2.preprocess_input(raw.copy())
+    assert exercises.check_preprocessed(good, "MobileNetV2", raw)
+    fb = exercises.check_preprocessed(raw / 255.0, "MobileNetV2", raw)
+    assert not fb and "preprocess_input" in fb.message
+    assert exercises.check_kfold_scores([0.8, 0.85, 0.9], 3)
+    assert "same split" in exercises.check_kfold_scores([0.8, 0.8, 0.8], 3).message
+    assert "Expected 3 scores" in exercises.check_kfold_scores([0.8, 0.9], 3).message
