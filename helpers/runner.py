@@ -180,6 +180,9 @@ def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
     result = RunResult(path.stem)
     old_env = os.environ.get("TLW_RESULTS_DIR")
     os.environ["TLW_RESULTS_DIR"] = str(results_dir)
+    # Figures must land in the notebook: a non-inline backend inherited from the environment
+    # (MPLBACKEND=Agg is common on headless machines) would silently drop every plot.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     if params.get("QUICK"):
         os.environ["TLW_QUICK"] = "1"
     start = time.perf_counter()

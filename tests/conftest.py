@@ -5,7 +5,6 @@ import os
 import pytest
 
 os.environ.setdefault("TLW_QUICK", "1")
-os.environ.setdefault("MPLBACKEND", "Agg")
 
 
 @pytest.fixture(autouse=True)

@@ -90,6 +90,9 @@ def test_notebook_runs_and_exercises_pass(executed, path):
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                      for o in c.outputs if o.output_type == "stream")
     assert "Traceback" not in text
+    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    if "plots." in "".join(c.source for c in nb.cells) or "plt." in "".join(c.source for c in nb.cells):
+        assert images, "the notebook plots, but no figure reached the executed notebook"
     quiz_outputs = [o for c in nb.cells if "show_quiz" in c.source for o in c.outputs]
     assert any("text/html" in o.get("data", {}) and "tlw-quiz-static" in o["data"]["text/html"]
                for o in quiz_outputs), "quiz has no static form in the executed notebook"
