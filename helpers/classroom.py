@@ -112,21 +112,12 @@ def check_student_notebook(path: Path, timeout: int = 1200) -> list[str]:
     Exercise cells carry the ``raises-exception`` tag, so they may fail with NotImplementedError;
     any other error raises. Returns the error names of the exercise cells, in order.
     """
-    import os
-
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.read(path, as_version=4)
-    old = os.environ.get("TLW_QUICK")
-    os.environ["TLW_QUICK"] = "1"
-    try:
+    with config.temporary_env(TLW_QUICK="1"):
         NotebookClient(nb, timeout=timeout, kernel_name="python3",
                        resources={"metadata": {"path": str(Path(path).parent)}}).execute()
-    finally:
-        if old is None:
-            os.environ.pop("TLW_QUICK", None)
-        else:
-            os.environ["TLW_QUICK"] = old
     return [o["ename"] for c in nb.cells if c.cell_type == "code"
             for o in c.get("outputs", []) if o.get("output_type") == "error"]

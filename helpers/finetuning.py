@@ -7,6 +7,8 @@ BatchNormalization in inference mode; (3) recompile with a learning rate 10–10
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from helpers.models import BLOCKS
@@ -160,13 +162,21 @@ def source_task_accuracy(base, n_images: int = 2000) -> float:
     import keras
 
     from helpers.data import source_task
-    from helpers.models import load_source_model
 
-    original_head = load_source_model().get_layer("predictions")
-    head = keras.layers.Dense(original_head.units, activation="softmax")
+    units, weights = _source_head()
+    head = keras.layers.Dense(units, activation="softmax")
     inputs = keras.Input(shape=base.input.shape[1:])
     model = keras.Model(inputs, head(base(inputs, training=False)))
-    head.set_weights(original_head.get_weights())
+    head.set_weights(weights)
     task = source_task()
     pred = model.predict(task.x_test[:n_images], batch_size=512, verbose=0).argmax(1)
     return float((pred == task.y_test[:n_images]).mean())
+
+
+@lru_cache(maxsize=1)
+def _source_head():
+    """The pretrained classifier's size and weights, read from disk once per process."""
+    from helpers.models import load_source_model
+
+    layer = load_source_model().get_layer("predictions")
+    return layer.units, [w.copy() for w in layer.get_weights()]

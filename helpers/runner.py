@@ -178,16 +178,16 @@ def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
     partial = out_dir / f".{path.stem}.partial.ipynb"
     failed = out_dir / f"{path.stem}.FAILED.ipynb"
     result = RunResult(path.stem)
-    old_env = os.environ.get("TLW_RESULTS_DIR")
-    os.environ["TLW_RESULTS_DIR"] = str(results_dir)
-    # Figures must land in the notebook: a non-inline backend inherited from the environment
-    # (MPLBACKEND=Agg is common on headless machines) would silently drop every plot.
-    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    env = {"TLW_RESULTS_DIR": results_dir,
+           # Figures must land in the notebook: a non-inline backend inherited from the
+           # environment (MPLBACKEND=Agg is common on headless machines) would drop every plot.
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     if params.get("QUICK"):
-        os.environ["TLW_QUICK"] = "1"
+        env["TLW_QUICK"] = "1"
     start = time.perf_counter()
+    mem = None
     try:
-        with _PeakMemory() as mem:
+        with config.temporary_env(**env), _PeakMemory() as mem:
             pm.execute_notebook(str(path), str(partial), parameters=params, cwd=str(path.parent),
                                 progress_bar=progress, execution_timeout=timeout,
                                 report_mode=False)
@@ -204,11 +204,7 @@ def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
         result.error = f"cell {cell}: {name}: {value}".strip()[:300]
     finally:
         result.seconds = time.perf_counter() - start
-        result.peak_mb = mem.peak / 2**20 if "mem" in locals() else 0.0
-        if old_env is None:
-            os.environ.pop("TLW_RESULTS_DIR", None)
-        else:
-            os.environ["TLW_RESULTS_DIR"] = old_env
+        result.peak_mb = mem.peak / 2**20 if mem is not None else 0.0
     metrics_file = results_dir / f"{path.stem}.json"
     if result.status == "ok" and metrics_file.exists():
         result.metrics = json.loads(metrics_file.read_text()).get("metrics", {})
@@ -246,13 +242,14 @@ def run_course(names=None, quick: bool = False, params: dict | None = None,
 
     paths = [notebook_path(n) for n in names] if names else all_notebooks()
     params = dict(params or {})
+    accepted = {path: notebook_parameters(path) for path in paths}
+    unknown = [k for k in params if not any(k in names for names in accepted.values())]
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {unknown}: no chosen notebook takes them; "
+                             f"allowed: {', '.join(sorted(set().union(*accepted.values())))}")
     plans = []
     for path in paths:
-        accepted = notebook_parameters(path)
-        mine = {k: v for k, v in params.items() if k in accepted}
-        unknown = [k for k in params if not any(k in notebook_parameters(p) for p in paths)]
-        if unknown:
-            raise ParameterError(f"unknown parameter(s) {unknown}: no chosen notebook takes them")
+        mine = {k: v for k, v in params.items() if k in accepted[path]}
         if quick:
             mine["QUICK"] = True
         plans.append((path, validate_parameters(path, mine)))

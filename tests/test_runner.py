@@ -71,7 +71,12 @@ def test_failing_notebook_keeps_good_output_and_others_run(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "t2_bad.ipynb").write_text("last good output")
-    results = runner.run_course([str(ok1), str(bad), str(ok2)], out_dir=out, progress=False)
+    import os
+
+    before = {k: os.environ.get(k) for k in ("TLW_RESULTS_DIR", "MPLBACKEND", "TLW_QUICK")}
+    results = runner.run_course([str(ok1), str(bad), str(ok2)], quick=True, out_dir=out,
+                                progress=False)
+    assert {k: os.environ.get(k) for k in before} == before  # the caller's environment is untouched
     assert [r.status for r in results] == ["ok", "FAILED", "ok"]
     assert "ValueError: broken on purpose" in results[1].error and "cell" in results[1].error
     assert (out / "t2_bad.ipynb").read_text() == "last good output"
@@ -99,6 +104,23 @@ def test_bad_parameters_name_notebook_and_allowed_values(params, message):
     with pytest.raises(runner.ParameterError) as err:
         runner.validate_parameters(path, params)
     assert "03_feature_extraction" in str(err.value) and message in str(err.value)
+
+
+def test_run_course_rejects_a_name_no_chosen_notebook_takes():
+    with pytest.raises(runner.ParameterError, match="unknown parameter.*'PRETEXT_EPOCHS'.*allowed:"):
+        runner.run_course(["00", "01"], params={"PRETEXT_EPOCHS": 2}, progress=False)
+
+
+def test_temporary_env_restores(monkeypatch):
+    import os
+
+    from helpers import config
+
+    monkeypatch.setenv("TLW_A", "old")
+    monkeypatch.delenv("TLW_B", raising=False)
+    with config.temporary_env(TLW_A="new", TLW_B=1):
+        assert os.environ["TLW_A"] == "new" and os.environ["TLW_B"] == "1"
+    assert os.environ["TLW_A"] == "old" and "TLW_B" not in os.environ
 
 
 def test_label_budgets_validated():
