@@ -15,3 +15,9 @@ _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 _logging.getLogger("tensorflow").setLevel(_logging.ERROR)
 
 __version__ = "0.1.0"
+
+# Keras 3.15 warns that fit's default shuffle=True is ignored for a tf.data pipeline on every
+# fit call; the course's pipelines shuffle themselves (notebook 04 shows where).
+import warnings as _warnings  # noqa: E402
+
+_warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed", category=UserWarning)

@@ -111,3 +111,26 @@ def input_range_after_preprocessing(name: str) -> tuple[float, float]:
     x = np.array([[[[0.0, 0.0, 0.0]], [[255.0, 255.0, 255.0]]]], dtype="float32")
     y = np.asarray(preprocess_input(name)(x.copy()))
     return float(y.min()), float(y.max())
+
+
+def kfold_with_inner_validation(y, k: int = 3, seed: int = 0, val_fraction: float = 0.2):
+    """Stratified k-fold splits as ``(train, val, test)`` index arrays.
+
+    Each fold's test part is used only to report the score; early stopping and any other choice
+    use ``val``, carved (stratified) out of that fold's training part. Using the test fold as
+    validation data would pick each model on the very fold it is scored on.
+    """
+    from sklearn.model_selection import StratifiedKFold, train_test_split
+
+    y = np.asarray(y)
+    if not isinstance(k, int) or k < 2:
+        raise ValueError(f"k must be an integer >= 2, not {k!r}")
+    if not 0 < val_fraction < 1:
+        raise ValueError(f"val_fraction must be between 0 and 1, not {val_fraction!r}")
+    folds = []
+    for fold, (rest, test) in enumerate(
+            StratifiedKFold(k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y)):
+        train, val = train_test_split(rest, test_size=val_fraction, stratify=y[rest],
+                                      random_state=seed + fold)
+        folds.append((np.sort(train), np.sort(val), np.sort(test)))
+    return folds

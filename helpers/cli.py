@@ -122,6 +122,18 @@ def _cmd_bench(args) -> int:
     return bench.main(Path(args.out), quick_only=args.skip_course, repeats=args.repeats)
 
 
+def _cmd_tables(args) -> int:
+    """Rewrite README's generated blocks from the committed results files."""
+    from helpers import experiment, results
+
+    readme = config.ROOT / "README.md"
+    table = experiment.markdown_table(experiment.load_results(experiment.COMMITTED_GRID))
+    changed = results.replace_generated_block(readme, "grid", table)
+    print(f"{'rewrote' if changed else 'unchanged'}: {readme.name} (grid, from "
+          f"{experiment.COMMITTED_GRID.relative_to(config.ROOT)})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m helpers",
                                      description="Transfer Learning Workbook tools.")
@@ -180,6 +192,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--skip-course", action="store_true", help="skip running the whole course")
     p.set_defaults(func=_cmd_bench)
+
+    p = sub.add_parser("tables", help="rewrite README's result tables from the committed results")
+    p.set_defaults(func=_cmd_tables)
     return parser
 
 

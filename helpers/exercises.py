@@ -261,6 +261,56 @@ def check_lowered_learning_rate(model, head_lr: float, factor_min: float = 10, r
     ], f"learning rate {lr}: gentle enough for pretrained weights.", recorder)
 
 
+def check_two_phase(model, base, before: dict, head_lr: float, histories, recorder=None):
+    """04: the two-phase loop written by the learner: head trained on a frozen base, then the top
+    block's convolutions unfrozen, the model recompiled with a lower rate, and trained again."""
+    import keras
+
+    from helpers.finetuning import current_learning_rate
+    from helpers.freezing import bn_moving_stats, snapshot_weights, weight_changes
+
+    histories = list(histories or [])
+    after = snapshot_weights(model) if not not_done(model) else {}
+    moved = weight_changes(before, after) if after else {}
+    def changed(prefix):
+        return [k for k, v in moved.items() if k.startswith(prefix) and v > 0]
+    bn = [layer for layer in getattr(base, "layers", [])
+          if isinstance(layer, keras.layers.BatchNormalization)]
+    lr = current_learning_rate(model) if getattr(model, "optimizer", None) is not None else None
+    return check("two_phase_loop", [
+        (not not_done(model) and len(histories) == 2,
+         "Keep both History objects: `h1 = ex3_model.fit(...)` then `h2 = ex3_model.fit(...)`, "
+         "and set `ex3_histories = [h1, h2]`."),
+        (lambda: changed("new_predictions"), "The head did not change: train it (phase 1)."),
+        (lambda: not changed("block1") and not changed("block2"),
+         "Blocks 1 and 2 moved: unfreeze only block 3 (e.g. finetuning.unfreeze_top_blocks(ex3_base, 1))."),
+        (lambda: changed("block3_conv"),
+         "Block 3's convolutions did not change: unfreeze them, recompile, and fit again."),
+        (lambda: not any(layer.trainable for layer in bn),
+         "A BatchNormalization layer is trainable; keep them frozen (inference mode)."),
+        (lambda: lr is not None and lr <= head_lr / 10,
+         f"Recompile for phase 2 with a learning rate at least ten times below {head_lr:g}."),
+    ], "two phases: head first, then block 3 at a gentle learning rate.", recorder)
+
+
+def check_augmentation(augment, images, recorder=None):
+    """04: an augmentation model that changes images in training only and keeps their shape."""
+    import numpy as np
+
+    ok = not not_done(augment) and callable(augment)
+    def outputs():
+        return (np.asarray(augment(images, training=True)), np.asarray(augment(images, training=False)))
+    return check("augmentation_pipeline", [
+        (ok, "Build `my_augment = keras.Sequential([...])` from keras.layers.Random* layers."),
+        (lambda: outputs()[0].shape == images.shape, "The output must have the input's shape."),
+        (lambda: not np.allclose(outputs()[0], images),
+         "With training=True the images should change; add a random layer such as "
+         "RandomTranslation or RandomRotation."),
+        (lambda: np.allclose(outputs()[1], images),
+         "With training=False the images must pass unchanged (augmentation is for training only)."),
+    ], "random in training, a no-op at inference.", recorder)
+
+
 # ---------------------------------------------------------------- notebook 05
 
 def check_best_strategy(answer, summary, task: str, budget, recorder=None):

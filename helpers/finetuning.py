@@ -62,15 +62,15 @@ def early_stopping(patience: int = 3):
                                          restore_best_weights=True)
 
 
-def augment_layer(seed: int = 0):
-    """Random flips and small shifts, applied to each batch during training only."""
+def augment_layer(seed: int = 0, flip: bool = True):
+    """Random (optional) flips and small shifts, applied to each batch during training only."""
     from helpers.models import augmentation
 
-    return augmentation(seed, name="finetune_augmentation")
+    return augmentation(seed, name="finetune_augmentation", flip=flip)
 
 
 def train_dataset(x, y, batch_size: int, seed: int = 0, augment: bool = True,
-                  augment_before_cache: bool = False):
+                  augment_before_cache: bool = False, flip: bool = True):
     """A tf.data pipeline for training. The right order is cache → shuffle → batch → augment.
 
     ``augment_before_cache=True`` builds the buggy order (augment, then cache): the first
@@ -78,7 +78,7 @@ def train_dataset(x, y, batch_size: int, seed: int = 0, augment: bool = True,
     """
     import tensorflow as tf
 
-    aug = augment_layer(seed)
+    aug = augment_layer(seed, flip=flip)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if augment and augment_before_cache:
         ds = ds.map(lambda a, b: (aug(a[None], training=True)[0], b)).cache()
@@ -112,11 +112,13 @@ def merge_histories(*histories) -> dict:
 
 def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks: int,
               head_lr: float = 1e-2, tune_lr: float = 1e-4, seed: int = 0, patience: int = 4,
-              train_head_first: bool = True) -> dict:
+              train_head_first: bool = True, early_stop: bool = True, test=None) -> dict:
     """Head on the frozen base, then fine-tune the top ``blocks`` blocks; return curves and scores.
 
     ``make_model()`` returns ``(model, base)`` with the base called with ``training=False``.
-    ``train`` is a tf.data dataset (or ``(x, y)``) and ``val`` is ``(x_val, y_val)``.
+    ``train`` is a tf.data dataset (or ``(x, y)``) and ``val`` is ``(x_val, y_val)``: early
+    stopping (``early_stop``, best weights restored) watches ``val``, so ``val_accuracy`` is
+    optimistic; pass ``test=(x, y)`` for an unbiased ``test_accuracy``.
     """
     import keras
 
@@ -134,8 +136,8 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
     pretrained_before = [w.numpy().copy() for w in base.weights if "moving" not in w.path]
     unfreeze_top_blocks(base, blocks)
     compile_for_fine_tuning(model, tune_lr)
-    stopper = early_stopping(patience)
-    h2 = _fit(model, train, val, tune_epochs, [stopper])
+    stopper = early_stopping(patience) if early_stop else None
+    h2 = _fit(model, train, val, tune_epochs, [stopper] if stopper else [])
     curves = merge_histories(h1, h2)
     after = [w.numpy() for w in base.weights if "moving" not in w.path]
     moved = float(np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after, pretrained_before, strict=True)))
@@ -143,7 +145,9 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
     return {"model": model, "curves": curves, "unfreeze_epoch": len(curves.get("loss", [])) - len(h2.history["loss"]),
             "head_only_val_accuracy": head_only_val,
             "val_accuracy": float(model.evaluate(*val, verbose=0)[1]),
-            "best_epoch": int(stopper.best_epoch) if stopper.best_weights is not None else None,
+            "test_accuracy": float(model.evaluate(*test, verbose=0)[1]) if test else None,
+            "best_epoch": (int(stopper.best_epoch) if stopper and stopper.best_weights is not None
+                           else None),
             "learning_rate": current_learning_rate(model), "relative_weight_change": moved,
             "source_accuracy_after": source_task_accuracy(base),
             "trainable_params": int(sum(np.prod(v.shape) for v in model.trainable_weights))}
@@ -180,3 +184,39 @@ def _source_head():
 
     layer = load_source_model().get_layer("predictions")
     return layer.units, [w.copy() for w in layer.get_weights()]
+
+
+def most_confused_pairs(y_true, y_pred, class_names, top: int = 3) -> list[tuple[str, str, int]]:
+    """The ``top`` (true class, predicted class, count) mistakes, most frequent first."""
+    from sklearn.metrics import confusion_matrix
+
+    cm = confusion_matrix(y_true, y_pred, labels=range(len(class_names)))
+    np.fill_diagonal(cm, 0)
+    order = np.argsort(cm, axis=None)[::-1][:top]
+    pairs = [np.unravel_index(i, cm.shape) for i in order]
+    return [(class_names[t], class_names[p], int(cm[t, p])) for t, p in pairs if cm[t, p] > 0]
+
+
+def fit_discriminative(model, base, dataset, steps: int, body_lr: float, head_lr: float) -> list:
+    """Train with two learning rates: ``body_lr`` for the base's trainable weights, ``head_lr``
+    for the rest (the new head). Keras's ``fit`` has one optimizer, so this is a small custom
+    loop with two. Returns the loss of every step."""
+    import keras
+    import tensorflow as tf
+
+    body = list(base.trainable_variables)
+    body_ids = {id(v) for v in body}
+    head = [v for v in model.trainable_variables if id(v) not in body_ids]
+    opt_body, opt_head = keras.optimizers.Adam(body_lr), keras.optimizers.Adam(head_lr)
+    loss_fn = keras.losses.SparseCategoricalCrossentropy()
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, model(x, training=True))
+        grads = tape.gradient(loss, body + head)
+        opt_body.apply_gradients(zip(grads[:len(body)], body, strict=True))
+        opt_head.apply_gradients(zip(grads[len(body):], head, strict=True))
+        return loss
+
+    return [float(train_step(x, y)) for x, y in dataset.take(steps)]

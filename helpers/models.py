@@ -70,16 +70,18 @@ def build_source_cnn(num_classes: int = 6, input_shape=(28, 28, 1), dropout: flo
     return keras.Model(inputs, outputs, name="source_cnn")
 
 
-def augmentation(seed: int = 0, name: str = "augmentation"):
-    """Light augmentation for 28×28 images: horizontal flip and small shifts."""
+def augmentation(seed: int = 0, name: str = "augmentation", flip: bool = True):
+    """Light augmentation for 28×28 images: small shifts, and a horizontal flip where ``flip``.
+
+    Augmentation must keep the label true: a mirrored shoe is still a shoe, but a mirrored
+    digit is not a digit (a flipped 2 or 7 is no longer a 2 or 7), so pass ``flip=False`` there.
+    """
     import keras
     from keras import layers
 
-    return keras.Sequential(
-        [layers.RandomFlip("horizontal", seed=seed),
-         layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed)],
-        name=name,
-    )
+    steps = [layers.RandomFlip("horizontal", seed=seed)] if flip else []
+    steps.append(layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed))
+    return keras.Sequential(steps, name=name)
 
 
 def pretrain_source_model(epochs: int = PRETRAIN_EPOCHS, seed: int = PRETRAIN_SEED,

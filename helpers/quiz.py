@@ -23,7 +23,10 @@ and as readable text (no answers) in papermill outputs and HTML exports.
 
 from __future__ import annotations
 
+import getpass
+import hashlib
 import html
+import os
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -195,16 +198,43 @@ def grade(q: Question, answer) -> Verdict:
     return Verdict(option.correct, feedback)
 
 
-def shuffled(questions: list[Question], seed: int) -> list[Question]:
-    """A copy with each question's options shuffled reproducibly (true/false kept in order)."""
-    rng = random.Random(seed)
+def learner_key() -> str:
+    """Who is answering: ``TLW_LEARNER`` if set, else the login name. Only used to order options."""
+    try:
+        return os.environ.get("TLW_LEARNER") or getpass.getuser()
+    except (KeyError, OSError):  # no user name (some containers)
+        return "learner"
+
+
+def shuffled(questions: list[Question], seed) -> list[Question]:
+    """A copy with each question's options in an order fixed by (``seed``, question id).
+
+    The order is stable for one learner (the same on every run) and differs between learners
+    and between questions, so "always pick the first option" earns nothing. True/false keeps
+    its natural order.
+    """
     out = []
     for q in questions:
         opts = list(q.options)
         if q.type in ("single", "multiple"):
-            rng.shuffle(opts)
+            digest = hashlib.sha256(f"{seed}:{q.id}".encode()).hexdigest()
+            random.Random(int(digest[:16], 16)).shuffle(opts)
         out.append(Question(**{**q.__dict__, "options": opts}))
     return out
+
+
+def choice_question(id: str, text: str, options: dict[str, str], correct: str,
+                    topic: str = "") -> Question:
+    """A single-choice question whose right answer comes from a measurement made in this run.
+
+    ``options`` maps each option's text to its explanation; ``correct`` names the right one.
+    """
+    if correct not in options:
+        raise QuizBankError(f"<live question {id}>: the correct answer {correct!r} is not an option")
+    q = Question(id=id, type="single", text=text, topic=topic,
+                 options=[Option(t, t == correct, why) for t, why in options.items()])
+    validate_question(q, "<live question>")
+    return q
 
 
 # ---------------------------------------------------------------- static rendering
@@ -240,11 +270,13 @@ def render_html(questions: list[Question], title: str = "Quiz") -> str:
 
 # ---------------------------------------------------------------- widgets
 
-# Long option texts wrap instead of overlapping the next option.
+# Long option texts wrap instead of overlapping the next option, and each radio circle sits
+# right before its own text (not pushed to the far right of a long label).
 QUIZ_CSS = ("<style>.tlw-quiz .widget-radio-box label{height:auto!important;white-space:normal;"
-            "line-height:1.35;margin:2px 0;display:flex;align-items:flex-start;gap:6px}"
-            ".tlw-quiz .widget-radio-box input{flex:none;margin-top:3px}.tlw-quiz .widget-html-content{white-space:normal;"
-            "line-height:1.35}</style>")
+            "line-height:1.35;margin:2px 0;display:flex!important;flex-direction:row;"
+            "justify-content:flex-start;align-items:flex-start;gap:6px;text-align:left;width:auto}"
+            ".tlw-quiz .widget-radio-box input{flex:none;order:-1;margin:3px 0 0 0;width:auto}"
+            ".tlw-quiz .widget-html-content{white-space:normal;line-height:1.35}</style>")
 
 
 class QuizWidget:
@@ -330,10 +362,52 @@ class QuizWidget:
         return bundle
 
 
-def show_quiz(notebook: str, extra: list[Question] | None = None, shuffle_seed: int | None = None,
+class Prediction:
+    """Predict before you run: a learner's guess, kept so that it can be compared with the result.
+
+    Displayed, it is a set of radio buttons in JupyterLab and plain text elsewhere; after the
+    measurement, ``reveal(measured)`` says whether the guess was right (or that none was made).
+    """
+
+    def __init__(self, text: str, options: dict[str, str]):
+        import ipywidgets as w
+
+        self.text, self.options = text, dict(options)  # option key -> label
+        self.radio = w.RadioButtons(options=[(label, key) for key, label in self.options.items()],
+                                    value=None, layout=w.Layout(width="auto"))
+        self.widget = w.VBox([w.HTML(QUIZ_CSS + f"<b>Predict first:</b> {html.escape(text)}"),
+                              self.radio])
+        self.widget.add_class("tlw-quiz")
+
+    @property
+    def guess(self):
+        return self.radio.value
+
+    def reveal(self, measured: str) -> str:
+        """One sentence comparing the guess with the measured answer (an option key)."""
+        label = self.options.get(measured, measured)
+        if self.guess is None:
+            return f"You made no prediction. Measured: {label}."
+        if self.guess == measured:
+            return f"Your prediction was right: {label}."
+        return f"You predicted {self.options[self.guess]}; measured: {label}. Worth a second look."
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
+        text = "Predict first: " + self.text + "\n" + "\n".join(
+            f"   {chr(97 + i)}) {label}" for i, label in enumerate(self.options.values()))
+        bundle["text/plain"] = text
+        bundle["text/html"] = "<pre>" + html.escape(text) + "</pre>"
+        return bundle
+
+
+def show_quiz(notebook: str, extra: list[Question] | None = None, shuffle_seed=None,
               title: str | None = None) -> QuizWidget:
-    """The quiz for ``notebook``: its bank plus ``extra`` live questions, options shuffled if asked."""
+    """The quiz for ``notebook``: its bank plus ``extra`` live questions.
+
+    Options are shuffled per learner (``shuffle_seed`` defaults to ``learner_key()``), stable
+    from run to run for the same learner.
+    """
     questions = load_bank(notebook) + list(extra or [])
-    if shuffle_seed is not None:
-        questions = shuffled(questions, shuffle_seed)
+    questions = shuffled(questions, learner_key() if shuffle_seed is None else shuffle_seed)
     return QuizWidget(questions, notebook=notebook, title=title or f"Quiz: {notebook}")

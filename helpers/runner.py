@@ -172,6 +172,7 @@ def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
     """Execute one notebook with papermill; move it into place only if it succeeded."""
     import papermill as pm
 
+    out_dir = Path(out_dir).resolve()  # the kernel runs in the notebook's folder, not ours
     out_dir.mkdir(parents=True, exist_ok=True)
     results_dir = out_dir / "results"
     final = out_dir / path.name

@@ -98,3 +98,21 @@ def test_efficientnet_mismatching_file_is_deleted_when_redownload_fails(tmp_path
     proc = _run(code, tmp_path)
     assert "UNAVAILABLE True" in proc.stdout, proc.stdout + proc.stderr[-2000:]
     assert "STILL_THERE False" in proc.stdout
+
+
+def test_kfold_never_uses_a_test_fold_for_choices():
+    import numpy as np
+
+    from helpers.applications import kfold_with_inner_validation
+
+    y = np.repeat(np.arange(4), 30)
+    folds = kfold_with_inner_validation(y, k=3, seed=0)
+    assert len(folds) == 3
+    tests = np.concatenate([te for _, _, te in folds])
+    assert sorted(tests.tolist()) == list(range(len(y)))  # every example is tested exactly once
+    for train, val, test in folds:
+        assert not set(train) & set(test) and not set(val) & set(test) and not set(train) & set(val)
+        assert len(train) + len(val) + len(test) == len(y)
+        assert set(np.unique(y[val])) == set(range(4))  # stratified validation part
+    with pytest.raises(ValueError, match="k must be"):
+        kfold_with_inner_validation(y, k=1)

@@ -99,6 +99,12 @@ def test_quiz_in_jupyterlab(jupyterlab):
                     if attempt == 3:
                         raise
             assert page.locator(".tlw-question").count() == 5
+            # Each radio circle sits at the left edge of its own option text, not far away.
+            offsets = page.evaluate("""() => [...document.querySelectorAll(
+                '.tlw-quiz .widget-radio-box label')].map(l => {
+                    const i = l.querySelector('input').getBoundingClientRect();
+                    return i.left - l.getBoundingClientRect().left; })""")
+            assert offsets and max(offsets) < 16, offsets
             question.locator("label", has_text="It guarantees higher accuracy").click()
             question.get_by_role("button", name="Check").click()
             feedback = question.locator(".tlw-feedback")

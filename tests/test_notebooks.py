@@ -135,7 +135,7 @@ def test_fine_tuning_claims(executed):
     assert m["distinct_images_cache_first"] > m["distinct_images_augment_first"]
     assert m["fine_tuned_test_accuracy"] > 0.5
     moved = m["pitfalls_weight_change"]
-    assert moved["original learning rate"] > moved["recipe (1 block, lr/100)"]
+    assert moved["original learning rate"] > moved["recipe (1 block, TUNE_LR)"]
 
 
 @pytest.mark.slow

@@ -138,3 +138,48 @@ def test_widget_check_updates_score_and_records_progress(tmp_path):
     answers = progress.load_progress()["answers"]
     assert [(a["question"], a["answer"], a["correct"]) for a in answers] == [
         ("q1", 1, False), ("q1", 0, True)]
+
+
+def test_options_are_shuffled_per_learner_and_stable():
+    banks = quiz.all_banks()
+    qs = [q for bank in banks.values() for q in bank]
+    a, b = quiz.shuffled(qs, "ada"), quiz.shuffled(qs, "ada")
+    assert [[o.text for o in q.options] for q in a] == [[o.text for o in q.options] for q in b]
+    other = quiz.shuffled(qs, "grace")
+    assert sum([o.text for o in x.options] != [o.text for o in y.options]
+               for x, y in zip(a, other, strict=True)) > len(qs) // 3
+
+
+@pytest.mark.parametrize("learner", ["ada", "grace", "student-07"])
+def test_always_picking_one_position_does_not_pass(learner):
+    """For any learner, no option position holds more than half of the single-choice answers."""
+    from collections import Counter
+
+    singles = [q for bank in quiz.all_banks().values() for q in quiz.shuffled(bank, learner)
+               if q.type == "single"]
+    positions = Counter(next(iter(q.correct_indices)) for q in singles)
+    assert len(singles) >= 20
+    assert max(positions.values()) <= len(singles) / 2, positions
+
+
+def test_show_quiz_shuffles_for_the_learner(monkeypatch):
+    monkeypatch.setenv("TLW_LEARNER", "ada")
+    shown = quiz.show_quiz("03_feature_extraction")
+    expected = quiz.shuffled(quiz.load_bank("03_feature_extraction"), "ada")
+    assert [[o.text for o in q.options] for q in shown.questions] == \
+        [[o.text for o in q.options] for q in expected]
+
+
+def test_live_choice_question():
+    q = quiz.choice_question("best", "Which won?", {"a": "because a", "b": "because b"}, "b")
+    assert quiz.grade(q, 1).correct and not quiz.grade(q, 0).correct
+    with pytest.raises(quiz.QuizBankError, match="not an option"):
+        quiz.choice_question("best", "Which won?", {"a": "x", "b": "y"}, "c")
+
+
+def test_prediction_reveal():
+    p = quiz.Prediction("Which wins?", {"a": "option A", "b": "option B"})
+    assert "no prediction" in p.reveal("a")
+    p.radio.value = "b"
+    assert "right" in p.reveal("b") and "option A" in p.reveal("a")
+    assert "Predict first" in p._repr_mimebundle_()["text/plain"]
