@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -124,13 +125,18 @@ def _cmd_bench(args) -> int:
 
 def _cmd_tables(args) -> int:
     """Rewrite README's generated blocks from the committed results files."""
-    from helpers import experiment, results
+    from helpers import bench, experiment, results
 
-    readme = config.ROOT / "README.md"
-    table = experiment.markdown_table(experiment.load_results(experiment.COMMITTED_GRID))
-    changed = results.replace_generated_block(readme, "grid", table)
-    print(f"{'rewrote' if changed else 'unchanged'}: {readme.name} (grid, from "
-          f"{experiment.COMMITTED_GRID.relative_to(config.ROOT)})")
+    readme, docs = config.ROOT / "README.md", config.ROOT / "docs" / "benchmark.md"
+    grid_table = experiment.markdown_table(experiment.load_results(experiment.COMMITTED_GRID))
+    bench_table = bench.to_markdown(json.loads(bench.COMMITTED.read_text()))
+    for path, name, content, source in (
+            (readme, "grid", grid_table, experiment.COMMITTED_GRID),
+            (readme, "bench", bench_table, bench.COMMITTED),
+            (docs, "bench", bench_table, bench.COMMITTED)):
+        changed = results.replace_generated_block(path, name, content)
+        print(f"{'rewrote' if changed else 'unchanged'}: {path.relative_to(config.ROOT)} "
+              f"({name}, from {source.relative_to(config.ROOT)})")
     return 0
 
 

@@ -20,6 +20,7 @@ CACHE_DIR = DATASETS_DIR / "cache"
 MODELS_DIR = ROOT / "models"
 NOTEBOOKS_DIR = ROOT / "notebooks"
 BUILD_DIR = ROOT / "build"
+TEST_EXECUTED_DIR = BUILD_DIR / "test-run" / "executed"  # `make test`: notebooks nbval ran
 DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 SOURCE_MODEL_PATH = MODELS_DIR / "source_cnn.keras"

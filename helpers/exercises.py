@@ -267,7 +267,7 @@ def check_two_phase(model, base, before: dict, head_lr: float, histories, record
     import keras
 
     from helpers.finetuning import current_learning_rate
-    from helpers.freezing import bn_moving_stats, snapshot_weights, weight_changes
+    from helpers.freezing import snapshot_weights, weight_changes
 
     histories = list(histories or [])
     after = snapshot_weights(model) if not not_done(model) else {}

@@ -64,6 +64,24 @@ def test_no_hand_written_results_in_prose(path):
             assert not hits, f"hand-written result figures {hits} in: {cell.source[:80]!r}"
 
 
+def test_no_hand_written_results_in_question_banks():
+    """Outcome claims in quizzes come from a results file (live questions), never typed."""
+    from helpers import quiz
+
+    for name, bank in quiz.all_banks().items():
+        for q in bank:
+            for text in [q.text, q.why] + [t for o in q.options for t in (o.text, o.why)]:
+                hits = [m.group(0) for m in RESULT_FIGURE.finditer(text)]
+                assert not hits, f"{name}/{q.id}: hand-written result figures {hits} in {text[:80]!r}"
+
+
+def test_no_hand_written_results_in_readme_outside_generated_blocks():
+    text = re.sub(r"<!-- BEGIN GENERATED.*?<!-- END GENERATED \w+ -->", "",
+                  (ROOT / "README.md").read_text(), flags=re.S)
+    hits = [m.group(0) for m in RESULT_FIGURE.finditer(text)]
+    assert not hits, f"hand-written result figures in README.md: {hits}"
+
+
 def test_scanner_catches_hand_written_figures():
     for text in ["you should see ~95", "about 93% accuracy", "takes 12 seconds", "reaches 0.91"]:
         assert RESULT_FIGURE.search(text), text
@@ -90,6 +108,9 @@ def test_notebook_runs_and_exercises_pass(executed, path):
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                      for o in c.outputs if o.output_type == "stream")
     assert "Traceback" not in text
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs
+              if o.output_type == "error"]
+    assert not errors, [f"{e['ename']}: {e['evalue']}" for e in errors]
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
     if "plots." in "".join(c.source for c in nb.cells) or "plt." in "".join(c.source for c in nb.cells):
         assert images, "the notebook plots, but no figure reached the executed notebook"
@@ -123,6 +144,7 @@ def test_feature_extraction_claims(executed):
     m = executed["03_feature_extraction"][1]["metrics"]
     assert m["speed"]["speedup"] > 1.5
     assert abs(m["speed"]["in_loop_accuracy"] - m["speed"]["cached_accuracy"]) < 0.1
+    assert 0.25 < m["pixels_logreg_accuracy"] <= 1  # the baseline sits next to every strategy
     ext = m["extractor_comparison"]
     assert ext["classification-pretrained"] > ext["raw pixels"]
     mismatch = m["loss_mismatch"]
@@ -136,15 +158,24 @@ def test_fine_tuning_claims(executed):
     assert m["fine_tuned_test_accuracy"] > 0.5
     moved = m["pitfalls_weight_change"]
     assert moved["original learning rate"] > moved["recipe (1 block, TUNE_LR)"]
+    assert set(m["pitfalls_test_accuracy"]) == {"recipe (1 block, TUNE_LR)", "original learning rate",
+                                               "head not trained first", "no augmentation"}
+    assert m["tiny_set_final_loss_gap"] > 0  # without early stopping the tiny set is memorised
+    assert m["reloaded_predictions_identical"] is True
+    assert all(n > 0 for _, _, n in m["most_confused_pairs"])
 
 
 @pytest.mark.slow
 def test_experiment_grid_recorded(executed):
     m = executed["05_choosing_a_strategy"][1]["metrics"]
+    from helpers.experiment import STRATEGIES
+
     cells = {(s["task"], s["per_class"], s["strategy"]) for s in m["grid_summary"]}
-    assert len(cells) == 2 * 2 * 3
+    assert len(cells) == 2 * 2 * len(STRATEGIES)
     assert all(0 <= s["accuracy_mean"] <= 1 for s in m["grid_summary"])
     assert len(m["decision_table"]) == 4
+    assert {v["verdict"] for v in m["verdicts"]} <= {"wins", "tie", "loses"}
+    assert len(m["verdicts"]) == 2 * 2 * (len(STRATEGIES) - 1)
 
 
 @pytest.mark.slow
@@ -152,6 +183,9 @@ def test_going_further_runs_offline(executed, course_run):
     m = executed["06_going_further"][1]["metrics"]
     assert m["imagenet_weights_used"] == "random"  # no cache, no network: the fallback ran
     assert len(m["kfold_accuracy"]) == 3
+    for fold in m["kfold_indices"]:  # no test fold feeds early stopping or any other choice
+        assert not set(fold["test"]) & (set(fold["train"]) | set(fold["val"]))
+    assert len(m["tabular_transfer"]) == 3
     nb = executed["06_going_further"][0]
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
                      if o.get("output_type") == "stream")

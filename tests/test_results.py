@@ -86,3 +86,15 @@ def test_generated_block_roundtrip(tmp_path):
     assert results.replace_generated_block(doc, "x", "new table") is False
     with pytest.raises(ValueError, match="no generated block 'y'"):
         results.generated_block(doc.read_text(), "y")
+
+
+@pytest.mark.parametrize("doc", ["README.md", "docs/benchmark.md"])
+def test_benchmark_tables_are_generated_from_the_bench_file(doc):
+    import json
+
+    from helpers import bench
+
+    res = json.loads(bench.COMMITTED.read_text())
+    assert results.generated_block((ROOT / doc).read_text(), "bench") == bench.to_markdown(res).strip(), \
+        f"{doc}'s benchmark table is stale: run `python -m helpers tables`"
+    assert {line.split(":")[0] for line in res["targets"]} == set(bench.TARGETS)
