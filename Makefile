@@ -17,11 +17,19 @@ APT_PACKAGES_BROWSER := chromium chromium-driver
 
 .PHONY: lab test setup data doctor lint course course-full bench report student html clean help
 help:
-	@echo "make lab      set up, then open the course in JupyterLab"
-	@echo "make test     set up, then run every test (lint, helpers, notebooks, browser)"
-	@echo "make doctor   check the environment, data and source model"
-	@echo "make course   run every notebook headless in quick mode and write the report"
-	@echo "make bench    measure the course's costs"
+	@echo "make lab          set up, then open the course in JupyterLab"
+	@echo "make test         set up, then run every test (lint, helpers, notebooks, browser)"
+	@echo "make setup        create .venv, install the pinned packages and verify the data"
+	@echo "make data         find/verify Fashion-MNIST again (installs the Debian package if needed)"
+	@echo "make doctor       check the environment, data and source model"
+	@echo "make lint         ruff over the package and the tests"
+	@echo "make course       run every notebook headless in quick mode and write the report"
+	@echo "make course-full  the same with the notebooks' full settings"
+	@echo "make report       gather recorded results into build/executed/report.{md,html}"
+	@echo "make bench        measure the course's costs (build/bench/)"
+	@echo "make student      student notebooks with solutions removed (build/student/)"
+	@echo "make html         executed notebooks as HTML (build/html/)"
+	@echo "make clean        remove build/ and caches"
 
 setup: $(STAMP) $(DATA_STAMP)
 

@@ -27,7 +27,7 @@ def _cmd_data(args) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(f"Fashion-MNIST ready in {folder}")
-    for task in (data.source_task(), data.near_task(), data.far_task()):
+    for task in (data.source_task(folder), data.near_task(folder), data.far_task()):
         print(f"  {task}")
     return 0
 

@@ -34,11 +34,12 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in _TRUE
 
 
-def quick_mode(default: bool = False) -> bool:
-    """Quick mode: on when ``TLW_QUICK`` says so, else ``default`` (the notebook's own choice)."""
-    if "TLW_QUICK" in os.environ:
-        return env_flag("TLW_QUICK")
-    return default
+def quick_mode(value: bool | None = None) -> bool:
+    """Quick mode, from one channel: an explicit True/False (the notebook's ``QUICK`` parameter)
+    always wins; ``None`` follows ``TLW_QUICK`` (off when unset)."""
+    if value is not None:
+        return bool(value)
+    return env_flag("TLW_QUICK")
 
 
 def offline() -> bool:

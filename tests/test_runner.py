@@ -158,3 +158,12 @@ def test_two_value_sweep_aggregates_over_seeds(tmp_path):
     assert (tmp_path / "sw" / "sweep.png").is_file()
     assert json.loads((tmp_path / "sw" / "sweep.json").read_text())[1]["metrics"]["score"][0] == 20.5
     assert "EPOCHS" in table
+
+
+def test_quick_mode_has_one_channel_and_explicit_wins(monkeypatch):
+    from helpers.config import quick_mode
+
+    monkeypatch.setenv("TLW_QUICK", "1")
+    assert quick_mode(None) is True and quick_mode(False) is False
+    monkeypatch.delenv("TLW_QUICK")
+    assert quick_mode(None) is False and quick_mode(True) is True
