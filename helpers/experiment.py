@@ -86,7 +86,8 @@ def pixel_logreg(x, y, val, seed: int = 0):
     clf = fits[best][1]
     return (lambda images: clf.predict(flatten_pixels(images))), {
         "choice": f"C={best}", "val_accuracy": float(fits[best][0]),
-        "train_accuracy": float(clf.score(flatten_pixels(x), y)), "trainable_params": int(clf.coef_.size + clf.intercept_.size)}
+        "train_accuracy": float(clf.score(flatten_pixels(x), y)),
+        "trainable_params": int(clf.coef_.size + clf.intercept_.size)}
 
 
 def knn_features(task, x, y, val_n: int, seed: int = 0):
@@ -105,11 +106,11 @@ def knn_features(task, x, y, val_n: int, seed: int = 0):
             if k > len(y):
                 continue
             clf = make_pipeline(Normalizer(), KNeighborsClassifier(k)).fit(f, y)
-            fits[(layer, k)] = (clf.score(val_f, task.y_val[:val_n]), clf)
+            fits[(layer, k)] = (clf.score(val_f, task.y_val[:val_n]), (clf, f))
     layer, k = _pick(fits)
-    clf = fits[(layer, k)][1]
+    clf, f = fits[(layer, k)][1]
     return layer, clf, {"choice": f"{layer}, k={k}", "val_accuracy": float(fits[(layer, k)][0]),
-                        "trainable_params": 0}
+                        "train_accuracy": float(clf.score(f, y)), "trainable_params": 0}
 
 
 # ---------------------------------------------------------------- the three networks
@@ -154,14 +155,6 @@ def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH
                          "learning_rate": lr}
 
 
-def _dense_head(num_features: int, num_classes: int, dropout: float = 0.3):
-    import keras
-    from keras import layers
-
-    return keras.Sequential([keras.Input(shape=(num_features,)), layers.Dropout(dropout),
-                             layers.Dense(num_classes, activation="softmax")])
-
-
 def _feature_dataset(f, y, batch_size, seed):
     import tensorflow as tf
 
@@ -174,13 +167,13 @@ def feature_extraction(task, x, y, val_n, steps, batch_size, seed):
     import keras
 
     from helpers import models
-    from helpers.features import extract_features
+    from helpers.features import dense_head, extract_features
 
     fits = {}
     for layer in FEATURE_LAYERS:
         models.set_seed(seed)
         f = extract_features(_extractor(layer), x)
-        head = _dense_head(f.shape[1], task.num_classes)
+        head = dense_head(f.shape[1], task.num_classes, dropout=0.3)
         _fit_steps(head, _feature_dataset(f, y, batch_size, seed), steps,
                    keras.optimizers.Adam(HEAD_LR))
         val_f = _split_features(task.name, "x_val", val_n, layer)
@@ -229,7 +222,8 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
 # ---------------------------------------------------------------- one cell, the grid
 
 def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = None,
-             step_limits=(MIN_STEPS, MAX_STEPS), batch_size: int = 32, test_images: int | None = None, val_images: int = 500,
+             step_limits=(MIN_STEPS, MAX_STEPS), batch_size: int = 32,
+             test_images: int | None = None, val_images: int = 500,
              learning_rates=None) -> dict:
     """Train one contender on one few-shot sample of ``task``; return its measured results.
 
@@ -239,6 +233,8 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
 
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+    if learning_rates is not None and (not len(learning_rates) or min(learning_rates) <= 0):
+        raise ValueError(f"learning_rates must list positive rates to choose from, not {learning_rates!r}")
     smallest = int(np.bincount(task.y_train).min())
     take = "all" if per_class == "all" or int(per_class) >= smallest else int(per_class)
     x, y = data.few_shot(task.x_train, task.y_train, take, seed=seed)
@@ -252,8 +248,6 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
     elif strategy == "knn_features":
         layer, clf, info = knn_features(task, x, y, val_images, seed)
         pred = clf.predict(_split_features(task.name, "x_test", test_images, layer))
-        info["train_accuracy"] = 1.0 if info["choice"].endswith("k=1") else float(
-            clf.score(_extractor(layer).predict(x, verbose=0), y))
     elif strategy == "feature_extraction":
         layer, head, info = feature_extraction(task, x, y, val_images, steps, batch_size, seed)
         pred = head.predict(_split_features(task.name, "x_test", test_images, layer),

@@ -58,6 +58,8 @@ def test_all_budget_and_bad_strategy():
     assert r["train_images"] == len(far.y_train)
     with pytest.raises(ValueError, match="strategy"):
         experiment.run_cell(far, "magic", 5)
+    with pytest.raises(ValueError, match="learning_rates must list positive rates"):
+        experiment.run_cell(far, "scratch", 5, learning_rates=())
 
 
 def test_no_flip_for_digits():
