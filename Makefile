@@ -39,6 +39,9 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e .
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
+	@# nbgrader is installed for teachers' command line; its JupyterLab menus stay off for learners
+	@# (a teacher turns them on with scripts/nbgrader-ui.sh enable)
+	@scripts/nbgrader-ui.sh disable $(BIN)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -115,9 +115,11 @@ def check_student_notebook(path: Path, timeout: int = 1200) -> list[str]:
     import nbformat
     from nbclient import NotebookClient
 
+    from helpers.runner import kernel_manager_with_env
+
     nb = nbformat.read(path, as_version=4)
-    with config.temporary_env(TLW_QUICK="1"):
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                   kernel_manager_class=kernel_manager_with_env({"TLW_QUICK": "1"}),
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
     return [o["ename"] for c in nb.cells if c.cell_type == "code"
             for o in c.get("outputs", []) if o.get("output_type") == "error"]

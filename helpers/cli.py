@@ -82,8 +82,10 @@ def _cmd_sweep(args) -> int:
         return 2
     seeds = [int(s) for s in args.seeds.split(",")]
     try:
-        rows, table = runner.sweep(args.notebook, grid, seeds, args.jobs, args.quick)
-    except runner.ParameterError as err:
+        rows, table = runner.sweep(args.notebook, grid, seeds, args.jobs, args.quick,
+                                   out_dir=Path(args.out) if args.out else None,
+                                   scheduler=args.scheduler)
+    except (runner.ParameterError, OSError, TimeoutError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(table)
@@ -100,6 +102,22 @@ def _cmd_student(args) -> int:
         for path in written:
             errors = classroom.check_student_notebook(path)
             print(f"checked {path.name}: other cells run; exercise cells raise {errors}")
+    return 0
+
+
+def _cmd_nbgrader(args) -> int:
+    from helpers import grading, runner
+
+    try:
+        chosen = [runner.notebook_path(n) for n in args.notebooks]
+        written = grading.write_course(Path(args.out), chosen or None)
+    except (ValueError, runner.ParameterError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for path in written:
+        print(f"wrote {path}")
+    print(f"wrote {Path(args.out) / 'nbgrader_config.py'}\nnext: cd {args.out} && "
+          f"nbgrader generate_assignment {written[0].parent.name}")
     return 0
 
 
@@ -178,7 +196,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebook")
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "V1,V2,..."))
     p.add_argument("--seeds", default="0")
-    p.add_argument("--jobs", type=int, default=1)
+    p.add_argument("--jobs", type=int, default=1,
+                   help="N > 1: run on a local Dask cluster of N worker processes")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="run on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786)")
+    p.add_argument("--out", help="where the executed notebooks and sweep.json go "
+                   "(default build/sweeps/NOTEBOOK)")
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=_cmd_sweep)
 
@@ -188,6 +211,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="also run each student notebook: only the exercise cells may fail")
     p.set_defaults(func=_cmd_student)
 
+    p = sub.add_parser("nbgrader", help="write an nbgrader course folder (source/ + config)")
+    p.add_argument("notebooks", nargs="*", help="e.g. 03 (default: all, one assignment each)")
+    p.add_argument("--out", default=str(config.BUILD_DIR / "nbgrader"))
+    p.set_defaults(func=_cmd_nbgrader)
     p = sub.add_parser("html", help="export executed notebooks to self-contained HTML")
     p.add_argument("--executed", default=str(config.BUILD_DIR / "executed"))
     p.add_argument("--out", default=str(config.BUILD_DIR / "html"))

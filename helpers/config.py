@@ -6,6 +6,10 @@ Every environment variable the course reads starts with ``TLW_``:
 - ``TLW_DATA_DIR``: a folder holding the four Fashion-MNIST ``.gz`` files.
 - ``TLW_PROGRESS_FILE``: where quiz answers are recorded.
 - ``TLW_OFFLINE``: ``1`` forbids every network access (downloads fail fast).
+- ``TLW_STRICT``: ``1`` makes exercise checks raise ``AssertionError`` on a wrong answer.
+
+nbgrader sets ``NBGRADER_EXECUTION`` while it validates or autogrades: then the course runs
+quick, checks are strict, and nothing is written to the learner's progress or results files.
 """
 
 from __future__ import annotations
@@ -39,7 +43,12 @@ def quick_mode(value: bool | None = None) -> bool:
     always wins; ``None`` follows ``TLW_QUICK`` (off when unset)."""
     if value is not None:
         return bool(value)
-    return env_flag("TLW_QUICK")
+    return env_flag("TLW_QUICK") or autograding()
+
+
+def autograding() -> bool:
+    """True while nbgrader executes the notebook (it sets ``NBGRADER_EXECUTION``)."""
+    return bool(os.environ.get("NBGRADER_EXECUTION", "").strip())
 
 
 def offline() -> bool:

@@ -2,12 +2,21 @@
 
 A check returns a ``Feedback`` (shown as a green or orange box) and never just says "wrong":
 the first failed condition's hint tells the learner what to look at. Pass a results
-``Recorder`` to keep the outcome for the run's report.
+``Recorder`` to keep the outcome for the run's report. In strict mode (``strict()``: nbgrader
+or ``TLW_STRICT=1``) a wrong answer raises ``AssertionError`` with the same hint instead.
 """
 
 from __future__ import annotations
 
 import html
+
+from helpers import config
+
+
+def strict() -> bool:
+    """Strict checks raise ``AssertionError`` on a wrong answer, so a grader (nbgrader) gives no
+    points for it: on with ``TLW_STRICT=1`` and whenever nbgrader executes the notebook."""
+    return config.env_flag("TLW_STRICT") or config.autograding()
 
 
 class Feedback:
@@ -45,6 +54,8 @@ def check(name: str, conditions, success: str, recorder=None) -> Feedback:
         result = Feedback(name, True, success)
     if recorder is not None:
         recorder.exercise(name, result.passed)
+    if strict() and not result.passed:
+        raise AssertionError(f"[{name}] {result.message}")
     return result
 
 

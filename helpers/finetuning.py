@@ -112,13 +112,16 @@ def merge_histories(*histories) -> dict:
 
 def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks: int,
               head_lr: float = 1e-2, tune_lr: float = 1e-4, seed: int = 0, patience: int = 4,
-              train_head_first: bool = True, early_stop: bool = True, test=None) -> dict:
+              train_head_first: bool = True, early_stop: bool = True, test=None,
+              source_images: int = 0) -> dict:
     """Head on the frozen base, then fine-tune the top ``blocks`` blocks; return curves and scores.
 
     ``make_model()`` returns ``(model, base)`` with the base called with ``training=False``.
     ``train`` is a tf.data dataset (or ``(x, y)``) and ``val`` is ``(x_val, y_val)``: early
     stopping (``early_stop``, best weights restored) watches ``val``, so ``val_accuracy`` is
-    optimistic; pass ``test=(x, y)`` for an unbiased ``test_accuracy``.
+    optimistic; pass ``test=(x, y)`` for an unbiased ``test_accuracy``. With
+    ``source_images`` > 0, ``source_accuracy_after`` measures how much of the source skill is left
+    on that many source test images (None otherwise: it costs a pass over them).
     """
     import keras
 
@@ -149,7 +152,8 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
             "best_epoch": (int(stopper.best_epoch) if stopper and stopper.best_weights is not None
                            else None),
             "learning_rate": current_learning_rate(model), "relative_weight_change": moved,
-            "source_accuracy_after": source_task_accuracy(base),
+            "source_accuracy_after": (source_task_accuracy(base, source_images) if source_images > 0
+                                      else None),
             "trainable_params": int(sum(np.prod(v.shape) for v in model.trainable_weights))}
 
 

@@ -35,6 +35,9 @@ from helpers import config
 
 QUIZ_DIR = config.NOTEBOOKS_DIR / "quizzes"
 TYPES = ("single", "multiple", "truefalse", "numeric")
+# The whole quiz (answers and explanations included) travels in a quiz's output under this
+# type, so that `python -m helpers book` can give readers without a kernel a working checker.
+QUIZ_MIME = "application/vnd.tlw.quiz+json"
 
 
 class QuizBankError(ValueError):
@@ -268,6 +271,19 @@ def render_html(questions: list[Question], title: str = "Quiz") -> str:
     return "".join(parts)
 
 
+def quiz_data(questions: list[Question], notebook: str = "", title: str = "Quiz") -> dict:
+    """The quiz as plain JSON data (questions, options, answers, explanations)."""
+    from dataclasses import asdict
+
+    return {"notebook": notebook, "title": title, "questions": [asdict(q) for q in questions]}
+
+
+def questions_from_data(data: dict) -> list[Question]:
+    """Inverse of ``quiz_data``."""
+    return [Question(**{**q, "options": [Option(**o) for o in q["options"]]})
+            for q in data["questions"]]
+
+
 # ---------------------------------------------------------------- widgets
 
 # Long option texts wrap instead of overlapping the next option, and each radio circle sits
@@ -359,6 +375,7 @@ class QuizWidget:
         bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude) or {}
         bundle["text/plain"] = render_text(self.questions, self.title)
         bundle["text/html"] = render_html(self.questions, self.title)
+        bundle[QUIZ_MIME] = quiz_data(self.questions, self.notebook, self.title)
         return bundle
 
 

@@ -54,6 +54,8 @@ class Recorder:
         self._save()
 
     def _save(self) -> None:
+        if config.autograding():  # nbgrader runs many students' copies: keep results in memory
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(self.path, json.dumps(self.data, indent=1))
 

@@ -167,6 +167,22 @@ class _PeakMemory:
         self._thread.join()
 
 
+def kernel_manager_with_env(env: dict):
+    """A kernel manager class whose kernels start with ``env`` on top of this process's
+    environment. ``os.environ`` itself is never changed, so runs can share a process (threads,
+    a Dask worker) without seeing each other's settings."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    extra = {name: str(value) for name, value in env.items()}
+
+    class KernelManagerWithEnv(AsyncKernelManager):
+        async def start_kernel(self, **kw):
+            kw["env"] = {**os.environ, **(kw.get("env") or {}), **extra}
+            return await super().start_kernel(**kw)
+
+    return KernelManagerWithEnv
+
+
 def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
             progress: bool = True) -> RunResult:
     """Execute one notebook with papermill; move it into place only if it succeeded."""
@@ -188,10 +204,10 @@ def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
     start = time.perf_counter()
     mem = None
     try:
-        with config.temporary_env(**env), _PeakMemory() as mem:
+        with _PeakMemory() as mem:
             pm.execute_notebook(str(path), str(partial), parameters=params, cwd=str(path.parent),
                                 progress_bar=progress, execution_timeout=timeout,
-                                report_mode=False)
+                                report_mode=False, kernel_manager_class=kernel_manager_with_env(env))
         os.replace(partial, final)
         failed.unlink(missing_ok=True)
         result.status, result.output = "ok", final
@@ -317,21 +333,88 @@ def build_report(out_dir: Path = DEFAULT_OUT) -> tuple[Path, Path]:
 
 # ---------------------------------------------------------------- sweep
 
-def _sweep_one(args):
-    path, params, out_dir = args
-    r = execute(Path(path), Path(out_dir), params, progress=False)
-    return params, r.status, r.metrics, r.error
+def run_shipped(name: str, source: str, params: dict) -> dict:
+    """Execute a notebook given as text, wherever this function runs (a Dask worker or here),
+    and return everything as data: the executed notebook, its results file and its status.
+
+    Nothing stays on the worker's disk: the run happens in a temporary folder.
+    """
+    import socket
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="tlw-run-") as tmp:
+        path = Path(tmp) / "in" / name
+        path.parent.mkdir()
+        path.write_text(source)
+        r = execute(path, Path(tmp) / "out", params, progress=False)
+        results_file = Path(tmp) / "out" / "results" / f"{path.stem}.json"
+        return {"params": params, "status": r.status, "metrics": r.metrics, "error": r.error,
+                "seconds": r.seconds, "peak_mb": r.peak_mb, "host": socket.gethostname(),
+                "notebook": r.output.read_text() if r.output and r.output.exists() else None,
+                "results": results_file.read_text() if results_file.exists() else None}
+
+
+def _keep(outcome: dict, name: str, folder: Path) -> None:
+    """Write a shipped run's notebook and results into ``folder`` on the caller's machine."""
+    from helpers.data import atomic_write_text
+
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(name).stem
+    if outcome["notebook"] is not None:
+        target = folder / (name if outcome["status"] == "ok" else f"{stem}.FAILED.ipynb")
+        atomic_write_text(target, outcome["notebook"])
+    if outcome["results"] is not None:
+        (folder / "results").mkdir(exist_ok=True)
+        atomic_write_text(folder / "results" / f"{stem}.json", outcome["results"])
+
+
+def dask_client(scheduler: str | None = None, jobs: int = 2):
+    """``Client(scheduler)`` for a running cluster, else a ``LocalCluster`` of ``jobs`` worker
+    processes (one thread each: a notebook's kernel already uses every core it is given)."""
+    from distributed import Client, LocalCluster
+
+    if scheduler:
+        return Client(scheduler, timeout="30s")
+    cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                           dashboard_address=None)
+    return Client(cluster)
+
+
+def _map_runs(name: str, source: str, all_params: list[dict], jobs: int, scheduler: str | None,
+              progress: bool = True) -> list[dict]:
+    """Run every parameter set: here, one after the other (``jobs`` 1, no scheduler), or fanned
+    out on Dask; the results come back in the order of ``all_params``."""
+    from tqdm.auto import tqdm
+
+    if jobs <= 1 and not scheduler:
+        return [run_shipped(name, source, p) for p in tqdm(all_params, unit="run", disable=not progress)]
+    from distributed import as_completed
+
+    client = dask_client(scheduler, jobs)
+    try:
+        futures = client.map(run_shipped, [name] * len(all_params), [source] * len(all_params),
+                             all_params, pure=False)
+        for _ in tqdm(as_completed(futures), total=len(futures), unit="run", disable=not progress):
+            pass
+        return client.gather(futures)
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None and not scheduler:
+            cluster.close()
 
 
 def sweep(notebook: str, grid: dict, seeds=(0,), jobs: int = 1, quick: bool = False,
-          out_dir: Path | None = None) -> tuple[list, str]:
+          out_dir: Path | None = None, scheduler: str | None = None,
+          progress: bool = True) -> tuple[list, str]:
     """Run ``notebook`` for every combination of ``grid`` values × ``seeds``; aggregate metrics.
 
     Returns (rows, table): one row per combination with the mean and spread of every scalar
-    metric over seeds. Runs in up to ``jobs`` processes.
+    metric over seeds. Runs here one by one, on a local Dask cluster of ``jobs`` workers, or on
+    the Dask cluster at ``scheduler``; every executed notebook and results file is written under
+    ``out_dir`` on this machine.
     """
     import itertools
-    from concurrent.futures import ProcessPoolExecutor
 
     import numpy as np
 
@@ -339,18 +422,17 @@ def sweep(notebook: str, grid: dict, seeds=(0,), jobs: int = 1, quick: bool = Fa
     out_dir = Path(out_dir or config.BUILD_DIR / "sweeps" / path.stem)
     names = list(grid)
     combos = [dict(zip(names, values, strict=True)) for values in itertools.product(*grid.values())]
-    tasks = []
+    all_params, folders = [], []
     for combo in combos:
         for seed in seeds:
             params = {**combo, "SEED": seed, **({"QUICK": True} if quick else {})}
             params = validate_parameters(path, params)
-            tag = "_".join(f"{k}-{v}" for k, v in params.items() if k != "QUICK")
-            tasks.append((str(path), params, str(out_dir / tag)))
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            outcomes = list(pool.map(_sweep_one, tasks))
-    else:
-        outcomes = [_sweep_one(t) for t in tasks]
+            all_params.append(params)
+            folders.append(out_dir / "_".join(f"{k}-{v}" for k, v in params.items() if k != "QUICK"))
+    shipped = _map_runs(path.name, path.read_text(), all_params, jobs, scheduler, progress)
+    for outcome, folder in zip(shipped, folders, strict=True):
+        _keep(outcome, path.name, folder)
+    outcomes = [(o["params"], o["status"], o["metrics"], o["error"]) for o in shipped]
     rows = []
     for combo in combos:
         mine = [o for o in outcomes if all(o[0][k] == coerce(v) for k, v in combo.items())]
