@@ -156,9 +156,13 @@ def book_notebook(nb, stem: str) -> int:
     for cell in nb.cells:
         for out in cell.get("outputs", []):
             data = out.get("data", {})
-            if quiz.QUIZ_MIME in data:
+            payload = data.get(quiz.QUIZ_MIME)
+            if payload is None and "tlw-quiz-static" in str(data.get("text/html", "")):
+                # run before quizzes carried their data: the bank alone (no live questions)
+                payload = quiz.quiz_data(quiz.load_bank(stem), stem, f"Quiz: {stem}")
+            if payload is not None:
                 quizzes += 1
-                out["data"] = {"text/html": quiz_html(data[quiz.QUIZ_MIME], f"{stem}-quiz-{quizzes}"),
+                out["data"] = {"text/html": quiz_html(payload, f"{stem}-quiz-{quizzes}"),
                                "text/plain": data.get("text/plain", "")}
                 out.get("metadata", {}).pop(quiz.QUIZ_MIME, None)
     drop_widget_views(nb)

@@ -135,6 +135,19 @@ def _cmd_html(args) -> int:
     return 0
 
 
+def _cmd_book(args) -> int:
+    from helpers import book
+
+    try:
+        built = book.build_book(Path(args.executed), Path(args.out))
+    except (FileNotFoundError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"wrote {built['index']} ({len(built['pages'])} pages, "
+          f"{sum(built['quizzes'].values())} quizzes that check answers in the browser)")
+    return 0
+
+
 def _cmd_bench(args) -> int:
     from helpers import bench
 
@@ -220,6 +233,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(config.BUILD_DIR / "html"))
     p.set_defaults(func=_cmd_html)
 
+    p = sub.add_parser("book", help="a static HTML book of the executed notebooks (build/book/)")
+    p.add_argument("--executed", default=str(config.BUILD_DIR / "executed"))
+    p.add_argument("--out", default=str(config.BUILD_DIR / "book"))
+    p.set_defaults(func=_cmd_book)
     p = sub.add_parser("bench", help="measure the course's costs (writes build/bench/)")
     p.add_argument("--out", default=str(config.BUILD_DIR / "bench"))
     p.add_argument("--repeats", type=int, default=3)

@@ -374,7 +374,7 @@ def dask_client(scheduler: str | None = None, jobs: int = 2):
     from distributed import Client, LocalCluster
 
     if scheduler:
-        return Client(scheduler, timeout="30s")
+        return Client(scheduler, timeout="10s")  # a clear error soon when nobody answers
     cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                            dashboard_address=None)
     return Client(cluster)

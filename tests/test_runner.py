@@ -166,6 +166,47 @@ def test_two_value_sweep_aggregates_over_seeds(tmp_path):
     assert (tmp_path / "sw" / "sweep.png").is_file()
     assert json.loads((tmp_path / "sw" / "sweep.json").read_text())[1]["metrics"]["score"][0] == 20.5
     assert "EPOCHS" in table
+    # every executed notebook and results file came back to this machine's out_dir
+    for epochs in (1, 2):
+        for seed in (0, 1):
+            folder = tmp_path / "sw" / f"EPOCHS-{epochs}_SEED-{seed}"
+            assert (folder / "t5_sweep.ipynb").is_file()
+            saved = json.loads((folder / "results" / "t5_sweep.json").read_text())
+            assert saved["metrics"]["score"] == epochs * 10 + seed
+
+
+def test_sweep_on_a_running_dask_scheduler(tmp_path):
+    """--scheduler ADDRESS: the runs go to a cluster we did not start; results come back here."""
+    from distributed import LocalCluster
+
+    nb = _tiny(tmp_path, "t6_cluster", TINY_OK)
+    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None) as cluster:
+        code = main(["sweep", str(nb), "-p", "EPOCHS", "3", "--seeds", "0,1",
+                     "--scheduler", cluster.scheduler_address, "--out", str(tmp_path / "out")])
+        assert code == 0
+        assert len(cluster.scheduler.workers) == 2  # the caller's cluster is left running
+    rows = json.loads((tmp_path / "out" / "sweep.json").read_text())
+    assert rows[0]["runs"] == 2 and rows[0]["metrics"]["score"][0] == 30.5
+    assert (tmp_path / "out" / "EPOCHS-3_SEED-1" / "t6_cluster.ipynb").is_file()
+
+
+def test_unreachable_scheduler_is_a_clear_error(tmp_path, capsys):
+    nb = _tiny(tmp_path, "t7_nowhere", TINY_OK)
+    code = main(["sweep", str(nb), "-p", "EPOCHS", "1", "--scheduler", "tcp://127.0.0.1:9",
+                 "--out", str(tmp_path / "out")])
+    assert code == 2
+    assert "tcp://127.0.0.1:9" in capsys.readouterr().err
+
+
+def test_runs_leave_this_process_environment_alone(tmp_path):
+    """Settings reach the kernel through its own environment, never through os.environ."""
+    nb = _tiny(tmp_path, "t8_env", 'import os\nprint("QUICK_ENV=" + os.environ.get("TLW_QUICK", ""))',
+               params="QUICK = True\nSEED = 0")
+    before = dict(os.environ)
+    r = runner.execute(nb, tmp_path / "out", {"QUICK": True}, progress=False)
+    assert r.status == "ok" and dict(os.environ) == before
+    text = (tmp_path / "out" / "t8_env.ipynb").read_text()
+    assert "QUICK_ENV=1" in text
 
 
 def test_quick_mode_has_one_channel_and_explicit_wins(monkeypatch):
