@@ -15,7 +15,8 @@ APT_PACKAGES_DATA := dataset-fashion-mnist
 APT_PACKAGES_BROWSER := chromium chromium-driver
 
 
-.PHONY: lab test setup data doctor lint course course-full bench report student html clean help
+.PHONY: lab test setup data doctor lint course course-full bench bench-full report student html \
+        book nbgrader clean help
 help:
 	@echo "make lab          set up, then open the course in JupyterLab"
 	@echo "make test         set up, then run every test (lint, helpers, notebooks, browser)"
@@ -27,6 +28,9 @@ help:
 	@echo "make course-full  the same with the notebooks' full settings"
 	@echo "make report       gather recorded results into build/executed/report.{md,html}"
 	@echo "make bench        measure the course's costs (build/bench/)"
+	@echo "make bench-full   every notebook in full mode: time and peak memory (Binder fit)"
+	@echo "make book         a static HTML book of the executed notebooks (build/book/html/)"
+	@echo "make nbgrader     an nbgrader course folder (build/nbgrader/)"
 	@echo "make student      student notebooks with solutions removed (build/student/)"
 	@echo "make html         executed notebooks as HTML (build/html/)"
 	@echo "make clean        remove build/ and caches"
@@ -91,6 +95,17 @@ course-full: setup
 
 bench: setup
 	$(PY) -m helpers bench
+
+# Full mode, one seed in notebook 05's grid (memory does not grow with seeds: each run is freed).
+bench-full: setup
+	$(PY) -m helpers bench --full-memory -p SEEDS 1
+
+book: setup
+	@ls build/executed/[0-9][0-9]_*.ipynb >/dev/null 2>&1 || $(PY) -m helpers run --quick
+	$(PY) -m helpers book
+
+nbgrader: setup
+	$(PY) -m helpers nbgrader --out build/nbgrader
 
 report: setup
 	$(PY) -m helpers report

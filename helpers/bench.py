@@ -25,6 +25,8 @@ TARGETS = {
     "import_helpers_beyond_tf_s": 3.0,
 }
 COMMITTED = Path(__file__).resolve().parent.parent / "datasets" / "results" / "bench.json"
+COMMITTED_MEMORY = COMMITTED.parent / "memory_full.json"
+BINDER_MEMORY_MB = 2048   # what mybinder.org gives a session
 
 
 def _stats(values) -> dict:
@@ -40,6 +42,40 @@ def bench_course(out: Path) -> dict:
             for r in results}
     return {"notebooks": rows, "total_s": sum(r.seconds for r in results),
             "peak_kernel_mb": max(r.peak_mb for r in results)}
+
+
+def memory_full(out: Path, names=None, params: dict | None = None) -> dict:
+    """Each notebook in FULL mode: wall time and the kernel's peak memory (does it fit Binder?).
+
+    ``params`` may lower a setting that only repeats work (e.g. ``SEEDS`` of notebook 05); the
+    file records every override next to the numbers.
+    """
+    from helpers import runner
+
+    params = params or {}
+    results = runner.run_course(names, quick=False, params=params, out_dir=out / "executed-full",
+                                progress=False)
+    return {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "mode": "full",
+            "overrides": params, "binder_memory_mb": BINDER_MEMORY_MB,
+            "notebooks": {r.notebook: {"status": r.status, "seconds": r.seconds,
+                                       "peak_mb": r.peak_mb} for r in results}}
+
+
+def memory_markdown(quick: dict | None, full: dict) -> str:
+    """Per notebook: the kernel's peak in quick and full mode, and whether it fits Binder."""
+    limit = full["binder_memory_mb"]
+    lines = [f"Full mode measured {full['date']} on {full['cpus']} CPU cores"
+             + (f" (overrides: {json.dumps(full['overrides'])})" if full["overrides"] else "")
+             + f"; quick mode from the benchmark. Binder limit: {limit} MB.", "",
+             "| notebook | quick: peak MB | full: peak MB | full: minutes | fits Binder in full mode |",
+             "|---|---|---|---|---|"]
+    quick_rows = (quick or {}).get("course", {}).get("notebooks", {})
+    for nb, r in full["notebooks"].items():
+        q = quick_rows.get(nb, {}).get("peak_mb")
+        fits = "yes" if r["status"] == "ok" and r["peak_mb"] < limit else "no"
+        lines.append(f"| {nb} | {q:.0f} | " if q is not None else f"| {nb} | n/a | ")
+        lines[-1] += f"{r['peak_mb']:.0f} | {r['seconds'] / 60:.1f} | {fits} |"
+    return "\n".join(lines) + "\n"
 
 
 def bench_cached(repeats: int) -> dict:

@@ -150,7 +150,17 @@ def _cmd_book(args) -> int:
 
 def _cmd_bench(args) -> int:
     from helpers import bench
+    from helpers.data import atomic_write_text
 
+    if args.full_memory:
+        overrides = {name: value for name, value in (args.param or [])}
+        res = bench.memory_full(Path(args.out), args.notebooks or None, overrides)
+        target = Path(args.out) / "memory_full.json"
+        atomic_write_text(target, json.dumps(res, indent=1))
+        print(bench.memory_markdown(None, res))
+        print(f"To publish it: cp {target} {bench.COMMITTED_MEMORY.relative_to(config.ROOT)} "
+              "&& python -m helpers tables")
+        return 0
     return bench.main(Path(args.out), quick_only=args.skip_course, repeats=args.repeats)
 
 
@@ -160,11 +170,15 @@ def _cmd_tables(args) -> int:
 
     readme, docs = config.ROOT / "README.md", config.ROOT / "docs" / "benchmark.md"
     grid_table = experiment.markdown_table(experiment.load_results(experiment.COMMITTED_GRID))
-    bench_table = bench.to_markdown(json.loads(bench.COMMITTED.read_text()))
-    for path, name, content, source in (
-            (readme, "grid", grid_table, experiment.COMMITTED_GRID),
-            (readme, "bench", bench_table, bench.COMMITTED),
-            (docs, "bench", bench_table, bench.COMMITTED)):
+    committed_bench = json.loads(bench.COMMITTED.read_text())
+    bench_table = bench.to_markdown(committed_bench)
+    blocks = [(readme, "grid", grid_table, experiment.COMMITTED_GRID),
+              (readme, "bench", bench_table, bench.COMMITTED),
+              (docs, "bench", bench_table, bench.COMMITTED)]
+    if bench.COMMITTED_MEMORY.exists():
+        memory = bench.memory_markdown(committed_bench, json.loads(bench.COMMITTED_MEMORY.read_text()))
+        blocks.append((readme, "memory", memory, bench.COMMITTED_MEMORY))
+    for path, name, content, source in blocks:
         changed = results.replace_generated_block(path, name, content)
         print(f"{'rewrote' if changed else 'unchanged'}: {path.relative_to(config.ROOT)} "
               f"({name}, from {source.relative_to(config.ROOT)})")
@@ -241,6 +255,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(config.BUILD_DIR / "bench"))
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--skip-course", action="store_true", help="skip running the whole course")
+    p.add_argument("--full-memory", action="store_true",
+                   help="instead: run notebooks in full mode and record the kernel's peak memory")
+    p.add_argument("notebooks", nargs="*", help="with --full-memory: which notebooks (default all)")
+    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                   help="with --full-memory: a parameter override, recorded in the file")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("tables", help="rewrite README's result tables from the committed results")

@@ -127,6 +127,54 @@ def _fit_steps(model, dataset, steps: int, optimizer) -> None:
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
 
 
+# Tracing a training step costs seconds on a CPU, more than a short run's training itself. The
+# grid trains the same few architectures again and again, so it keeps one compiled model per
+# architecture and gives it fresh weights and a fresh optimizer instead of building a new one.
+# The weights come from a model built the usual way under the run's seed, so every run starts
+# exactly where a newly built model would.
+_TRACED: dict = {}
+
+
+def _copy_state(target, source) -> None:
+    """Every variable of ``source`` (weights, BatchNormalization statistics, random-seed states)
+    into the same-architecture ``target``."""
+    for t, s in zip(target.variables, source.variables, strict=True):
+        t.assign(s)
+
+
+def _reset_optimizer(optimizer, learning_rate: float) -> None:
+    """Back to a new optimizer's state: step 0, zero moments, the given learning rate."""
+    lr_var = getattr(optimizer, "_learning_rate", None)
+    for v in optimizer.variables:
+        if v is not lr_var:
+            v.assign(np.zeros(v.shape, dtype=v.dtype))
+    optimizer.learning_rate = learning_rate
+
+
+def _fit_reusing(key, fresh, dataset, steps: int, make_optimizer, learning_rate: float):
+    """Train ``fresh`` (a just-built model) for ``steps``, or rather a traced model of the same
+    architecture (``key``) given ``fresh``'s state. Returns the model that was trained; it is
+    reused, so read what you need from it before the next run with the same key."""
+    model = _TRACED.get(key)
+    if model is None:
+        _fit_steps(fresh, dataset, steps, make_optimizer(learning_rate))
+        _TRACED[key] = fresh
+        return fresh
+    _copy_state(model, fresh)
+    _reset_optimizer(model.optimizer, learning_rate)
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+    return model
+
+
+def _snapshot(model) -> list:
+    return [v.numpy().copy() for v in model.variables]
+
+
+def _restore(model, values) -> None:
+    for v, value in zip(model.variables, values, strict=True):
+        v.assign(value)
+
+
 def _accuracy(model, x, y) -> float:
     return float((model.predict(x, batch_size=512, verbose=0).argmax(1) == y).mean())
 
@@ -146,13 +194,15 @@ def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH
     for lr in learning_rates:
         models.set_seed(seed)
         # BatchNormalization statistics that settle within a short run (momentum 0.9).
-        model = models.build_source_cnn(task.num_classes, bn_momentum=0.9)
-        _fit_steps(model, _image_dataset(x, y, batch_size, seed, flip), steps,
-                   keras.optimizers.Adam(lr))
-        fits[lr] = (_accuracy(model, *val), model)
+        fresh = models.build_source_cnn(task.num_classes, bn_momentum=0.9)
+        model = _fit_reusing(("scratch", task.num_classes), fresh,
+                             _image_dataset(x, y, batch_size, seed, flip), steps,
+                             keras.optimizers.Adam, lr)
+        fits[lr] = (_accuracy(model, *val), _snapshot(model))
     lr = _pick(fits)
-    return fits[lr][1], {"choice": f"lr={lr:g}", "val_accuracy": float(fits[lr][0]),
-                         "learning_rate": lr}
+    _restore(model, fits[lr][1])
+    return model, {"choice": f"lr={lr:g}", "val_accuracy": float(fits[lr][0]),
+                   "learning_rate": lr}
 
 
 def _feature_dataset(f, y, batch_size, seed):
@@ -192,13 +242,17 @@ def fine_tuning(task, x, y, val, steps, batch_size, seed, blocks: int = 2,
     fits = {}
     for lr in learning_rates:
         model = _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, lr)
-        fits[lr] = (_accuracy(model, *val), model)
+        fits[lr] = (_accuracy(model, *val), _snapshot(model))
     lr = _pick(fits)
-    return fits[lr][1], {"choice": f"top {blocks} blocks, lr={lr:g}",
-                         "val_accuracy": float(fits[lr][0]), "learning_rate": lr}
+    _restore(model, fits[lr][1])
+    return model, {"choice": f"top {blocks} blocks, lr={lr:g}",
+                   "val_accuracy": float(fits[lr][0]), "learning_rate": lr}
 
 
 def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
+    """One fine-tuning run: the head on cached features, then the top blocks with the head.
+
+    Reuses the traced pair (head, model) of earlier runs with the same shape (see _TRACED)."""
     import keras
 
     from helpers import finetuning, models, pretrained
@@ -206,16 +260,33 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
 
     models.set_seed(seed)
     base = models.source_base(models.load_source_model())
-    model = pretrained.with_new_head(base, task.num_classes, dropout=0.3)
-    head = keras.Sequential([keras.Input(shape=base.output.shape[1:]),
-                             model.get_layer("new_dropout"), model.get_layer("new_predictions")])
-    base.trainable = False
-    _fit_steps(head, _feature_dataset(extract_features(base, x), y, batch_size, seed), steps // 2,
-               keras.optimizers.Adam(HEAD_LR))
-    finetuning.unfreeze_top_blocks(base, blocks)
+    fresh = pretrained.with_new_head(base, task.num_classes, dropout=0.3)
+    key = ("fine_tuning", task.num_classes, blocks)
+    model, traced_base, head = _TRACED.get(key, (fresh, base, None))
+    if head is None:
+        head = keras.Sequential([keras.Input(shape=base.output.shape[1:]),
+                                 model.get_layer("new_dropout"), model.get_layer("new_predictions")])
+    else:
+        _copy_state(model, fresh)
+    feats = extract_features(traced_base, x)
+    if key not in _TRACED:
+        traced_base.trainable = False
+        _fit_steps(head, _feature_dataset(feats, y, batch_size, seed), steps // 2,
+                   keras.optimizers.Adam(HEAD_LR))
+        finetuning.unfreeze_top_blocks(traced_base, blocks)
+    else:
+        _reset_optimizer(head.optimizer, HEAD_LR)
+        head.fit(_feature_dataset(feats, y, batch_size, seed), steps_per_epoch=steps // 2,
+                 epochs=1, verbose=0, shuffle=False)
     flip = task.meta.get("flip_preserves_label", True)
-    _fit_steps(model, _image_dataset(x, y, batch_size, seed, flip), steps - steps // 2,
-               keras.optimizers.AdamW(learning_rate, weight_decay=1e-4))
+    image_ds = _image_dataset(x, y, batch_size, seed, flip)
+    if key not in _TRACED:
+        _fit_steps(model, image_ds, steps - steps // 2,
+                   keras.optimizers.AdamW(learning_rate, weight_decay=1e-4))
+        _TRACED[key] = (model, traced_base, head)
+    else:
+        _reset_optimizer(model.optimizer, learning_rate)
+        model.fit(image_ds, steps_per_epoch=steps - steps // 2, epochs=1, verbose=0, shuffle=False)
     return model
 
 

@@ -115,3 +115,17 @@ def test_near_target_is_off_centre_and_fixed():
     a, b = data.offset_images(x, 3, seed=1), data.offset_images(x, 3, seed=1)
     assert np.array_equal(a, b) and a.sum() == x.sum()  # shifted, nothing cut off, reproducible
     assert len({tuple(np.argwhere(img[..., 0])[0]) for img in a}) > 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("strategy", ["scratch", "fine_tuning"])
+def test_reused_traced_model_gives_the_same_run_as_a_new_one(strategy, near):
+    """The grid reuses one compiled model per architecture: a run on it must equal a fresh one."""
+    experiment._TRACED.clear()
+    kw = dict(steps=20, test_images=200, val_images=100, learning_rates=(1e-3,))
+    first = experiment.run_cell(near, strategy, 3, 1, **kw)      # builds and traces
+    assert experiment._TRACED
+    experiment.run_cell(near, strategy, 3, 0, **kw)              # another seed on the same model
+    again = experiment.run_cell(near, strategy, 3, 1, **kw)      # seed 1 again, reused model
+    for key in ("accuracy", "val_accuracy", "train_accuracy", "macro_f1"):
+        assert again[key] == first[key], key
