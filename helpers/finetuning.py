@@ -135,7 +135,9 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
                   metrics=["accuracy"])
     if train_head_first and head_epochs > 0:
         h1 = _fit(model, train, val, head_epochs, [])
-    head_only_val = float(model.evaluate(*val, verbose=0)[1])
+    # the last epoch's validation already scored these exact weights; evaluate only if untrained
+    head_only_val = (float(h1.history["val_accuracy"][-1]) if h1 else
+                     float(model.evaluate(*val, verbose=0)[1]))
     pretrained_before = [w.numpy().copy() for w in base.weights if "moving" not in w.path]
     unfreeze_top_blocks(base, blocks)
     compile_for_fine_tuning(model, tune_lr)

@@ -134,3 +134,14 @@ def test_generate_and_autograde_a_right_and_a_wrong_submission(tmp_path):
     graded = nbformat.read(course / "autograded" / "wrong" / "00_welcome" / "00_welcome.ipynb", 4)
     errors = [o for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert {e["ename"] for e in errors} == {"AssertionError"}
+
+
+def test_cli_writes_the_course_folder(tmp_path, capsys):
+    from helpers.cli import main
+
+    assert main(["nbgrader", "02", "--out", str(tmp_path)]) == 0
+    assert (tmp_path / "source" / "02_freezing_layers" / "02_freezing_layers.ipynb").is_file()
+    config_text = (tmp_path / "nbgrader_config.py").read_text()
+    assert f"c.Execute.timeout = {grading.CELL_TIMEOUT_S}" in config_text
+    assert main(["nbgrader", "99", "--out", str(tmp_path / "x")]) == 1
+    assert "choose from" in capsys.readouterr().err
