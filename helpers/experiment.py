@@ -59,10 +59,13 @@ def _extractor(layer: str):
 
 @lru_cache(maxsize=16)
 def _split_features(task_name: str, split: str, n: int | None, layer: str) -> np.ndarray:
-    """Features of a task's validation or test images, computed once per process."""
+    """Features of a task's validation or test images: from the on-disk feature cache (shared
+    with the notebooks and later runs; keyed by the weights and the images), else computed."""
     from helpers import data, features
 
-    return features.extract_features(_extractor(layer), getattr(data.get_task(task_name), split)[:n])
+    images = getattr(data.get_task(task_name), split)[:n]
+    feats, _ = features.cached_features(_extractor(layer), images, f"{task_name}-{split}-{layer}")
+    return feats
 
 
 def _pick(candidates: dict):
