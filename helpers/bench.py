@@ -67,14 +67,14 @@ def memory_markdown(quick: dict | None, full: dict) -> str:
     lines = [f"Full mode measured {full['date']} on {full['cpus']} CPU cores"
              + (f" (overrides: {json.dumps(full['overrides'])})" if full["overrides"] else "")
              + f"; quick mode from the benchmark. Binder limit: {limit} MB.", "",
-             "| notebook | quick: peak MB | full: peak MB | full: minutes | fits Binder in full mode |",
-             "|---|---|---|---|---|"]
+             "| notebook | quick: peak MB | full: peak MB | fits Binder in full mode |",
+             "|---|---|---|---|"]
     quick_rows = (quick or {}).get("course", {}).get("notebooks", {})
     for nb, r in full["notebooks"].items():
         q = quick_rows.get(nb, {}).get("peak_mb")
         fits = "yes" if r["status"] == "ok" and r["peak_mb"] < limit else "no"
         lines.append(f"| {nb} | {q:.0f} | " if q is not None else f"| {nb} | n/a | ")
-        lines[-1] += f"{r['peak_mb']:.0f} | {r['seconds'] / 60:.1f} | {fits} |"
+        lines[-1] += f"{r['peak_mb']:.0f} | {fits} |"
     return "\n".join(lines) + "\n"
 
 

@@ -104,3 +104,17 @@ def test_benchmark_tables_are_generated_from_the_bench_file(doc):
     assert results.generated_block((ROOT / doc).read_text(), "bench") == bench.to_markdown(res).strip(), \
         f"{doc}'s benchmark table is stale: run `python -m helpers tables`"
     assert {line.split(":")[0] for line in res["targets"]} == set(bench.TARGETS)
+
+
+def test_memory_table_is_generated_from_the_full_mode_file():
+    """README's quick/full memory table comes from bench.json and memory_full.json."""
+    import json
+
+    from helpers import bench
+
+    full = json.loads(bench.COMMITTED_MEMORY.read_text())
+    assert full["mode"] == "full" and set(full["notebooks"]) == {p.stem for p in
+                                                                ROOT.glob("notebooks/[0-9][0-9]_*.ipynb")}
+    table = bench.memory_markdown(json.loads(bench.COMMITTED.read_text()), full)
+    assert results.generated_block((ROOT / "README.md").read_text(), "memory") == table.strip(), \
+        "README's memory table is stale: run `python -m helpers tables`"
