@@ -8,11 +8,14 @@ from pathlib import Path
 from helpers import config
 
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*$", re.S | re.M)
+HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 PLACEHOLDER = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError(\"Write your solution here, then run the check below.\")"
 
 
 def strip_solutions(source: str) -> str:
-    """Replace every BEGIN/END SOLUTION block with a placeholder that raises NotImplementedError."""
+    """Replace every BEGIN/END SOLUTION block with a placeholder that raises NotImplementedError,
+    and drop hidden tests (graders keep them; see helpers.grading)."""
+    source = HIDDEN_TESTS.sub("", source).rstrip("\n")
     return SOLUTION.sub(lambda m: PLACEHOLDER.format(indent=m.group(1)), source)
 
 
@@ -24,7 +27,7 @@ def student_version(path: Path):
     for cell in nb.cells:
         if cell.cell_type == "code":
             stripped = strip_solutions(cell.source)
-            if stripped != cell.source:
+            if SOLUTION.search(cell.source):
                 # Until the learner fills it in, this cell raises; let "run all" carry on past it.
                 tags = cell.metadata.setdefault("tags", [])
                 if "raises-exception" not in tags:

@@ -21,6 +21,7 @@ def test_student_notebooks_have_no_solutions(tmp_path):
         nbformat.validate(nb)
         code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
         assert "BEGIN SOLUTION" not in code and "END SOLUTION" not in code
+        assert "HIDDEN TESTS" not in code   # graders keep them, students do not see them
         assert len(classroom.exercise_cells(nb)) >= 2
         assert "show_quiz" in code
         assert all(not c.outputs for c in nb.cells if c.cell_type == "code")

@@ -117,8 +117,10 @@ def test_generate_and_autograde_a_right_and_a_wrong_submission(tmp_path):
     solved = grading.nbgrader_version(source)
     right = {i: solved.cells[i].source.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION", "")
              for i in answers}
-    # wrong: 20 images instead of 3 per class; the features of other images
-    wrong = {answers[0]: "x_small, y_small = far.x_train[:20], far.y_train[:20]",
+    assert all("HIDDEN TESTS" not in c.source for c in student_nb.cells)   # removed for students
+    # wrong: a balanced sample, but of test images (only the hidden test catches it);
+    # the features of other images
+    wrong = {answers[0]: "x_small, y_small = data.few_shot(far.x_test, far.y_test, 3, seed=SEED)",
              answers[1]: "feats = base.predict(near.x_test[100:200], verbose=0)"}
     grading.copy_submission(released, course, "right", right)
     grading.copy_submission(released, course, "wrong", wrong)
@@ -134,6 +136,7 @@ def test_generate_and_autograde_a_right_and_a_wrong_submission(tmp_path):
     graded = nbformat.read(course / "autograded" / "wrong" / "00_welcome" / "00_welcome.ipynb", 4)
     errors = [o for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert {e["ename"] for e in errors} == {"AssertionError"}
+    assert any("far.x_test is kept for scoring" in e["evalue"] for e in errors)  # the hidden test
 
 
 def test_cli_writes_the_course_folder(tmp_path, capsys):
