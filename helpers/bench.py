@@ -73,8 +73,8 @@ def memory_markdown(quick: dict | None, full: dict) -> str:
     for nb, r in full["notebooks"].items():
         q = quick_rows.get(nb, {}).get("peak_mb")
         fits = "yes" if r["status"] == "ok" and r["peak_mb"] < limit else "no"
-        lines.append(f"| {nb} | {q:.0f} | " if q is not None else f"| {nb} | n/a | ")
-        lines[-1] += f"{r['peak_mb']:.0f} | {fits} |"
+        quick_mb = "n/a" if q is None else f"{q:.0f}"
+        lines.append(f"| {nb} | {quick_mb} | {r['peak_mb']:.0f} | {fits} |")
     return "\n".join(lines) + "\n"
 
 

@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from helpers import config, quiz
+from helpers import quiz
 from helpers.classroom import drop_widget_views
 
 CONF = '''\
@@ -187,16 +187,17 @@ def build_book(executed_dir: Path, out_dir: Path) -> dict:
     shutil.rmtree(src, ignore_errors=True)
     shutil.rmtree(staging, ignore_errors=True)
     src.mkdir(parents=True)
-    quizzes, quick = {}, False
+    quizzes, quick, when = {}, False, ""
     for path in paths:
         nb = nbformat.read(path, as_version=4)
+        run = nb.metadata.get("papermill", {})
+        when = when or str(run.get("end_time") or run.get("start_time") or "")[:10]
         quizzes[path.stem] = book_notebook(nb, path.stem)
         quick = quick or bool(nb.metadata.get("papermill", {}).get("parameters", {}).get("QUICK"))
         nbformat.write(nb, src / path.name)
-    when = _run_date(paths[0])
     mode = " in quick mode" if quick else ""
     (src / "conf.py").write_text(CONF)
-    (src / "index.md").write_text(INDEX.format(when=when, mode=mode,
+    (src / "index.md").write_text(INDEX.format(when=when or "this machine", mode=mode,
                                                pages="\n".join(p.stem for p in paths)))
     proc = subprocess.run([sys.executable, "-m", "sphinx", "-b", "html", "-q", str(src), str(staging)],
                           capture_output=True, text=True)
@@ -207,14 +208,3 @@ def build_book(executed_dir: Path, out_dir: Path) -> dict:
     staging.rename(final)
     return {"index": final / "index.html", "pages": [final / f"{p.stem}.html" for p in paths],
             "quizzes": quizzes, "warnings": proc.stderr.strip()}
-
-
-def _run_date(path: Path) -> str:
-    import nbformat
-
-    meta = nbformat.read(path, as_version=4).metadata.get("papermill", {})
-    return str(meta.get("end_time") or meta.get("start_time") or "")[:10] or "this machine"
-
-
-def default_executed_dir() -> Path:
-    return config.BUILD_DIR / "executed"

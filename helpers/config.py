@@ -15,7 +15,6 @@ quick, checks are strict, and nothing is written to the learner's progress or re
 from __future__ import annotations
 
 import os
-from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,22 +70,3 @@ def user_data_dir() -> Path:
     """Per-user folder for the learner's own files (progress), outside the repository."""
     base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(base) / "transfer-learning-workbook"
-
-
-@contextmanager
-def temporary_env(**values):
-    """Set environment variables for the duration of a ``with`` block, then restore them.
-
-    Kernels started inside the block (papermill, nbclient) inherit the values; the calling
-    process is left exactly as it was.
-    """
-    saved = {name: os.environ.get(name) for name in values}
-    os.environ.update({name: str(value) for name, value in values.items()})
-    try:
-        yield
-    finally:
-        for name, old in saved.items():
-            if old is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = old

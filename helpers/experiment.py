@@ -154,18 +154,22 @@ def _reset_optimizer(optimizer, learning_rate: float) -> None:
     optimizer.learning_rate = learning_rate
 
 
-def _fit_reusing(key, fresh, dataset, steps: int, make_optimizer, learning_rate: float):
-    """Train ``fresh`` (a just-built model) for ``steps``, or rather a traced model of the same
-    architecture (``key``) given ``fresh``'s state. Returns the model that was trained; it is
-    reused, so read what you need from it before the next run with the same key."""
-    model = _TRACED.get(key)
-    if model is None:
-        _fit_steps(fresh, dataset, steps, make_optimizer(learning_rate))
-        _TRACED[key] = fresh
-        return fresh
-    _copy_state(model, fresh)
+def _train(model, dataset, steps: int, make_optimizer, learning_rate: float) -> None:
+    """Compile and fit the first time; afterwards keep the traced step and only reset the
+    optimizer (step 0, zero moments, ``learning_rate``)."""
+    if not model.compiled:
+        _fit_steps(model, dataset, steps, make_optimizer(learning_rate))
+        return
     _reset_optimizer(model.optimizer, learning_rate)
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
+
+
+def _reusable(key, fresh):
+    """The traced model kept under ``key`` holding ``fresh``'s state, or ``fresh`` itself (kept
+    from now on). Read what you need from it before the next run with the same key."""
+    model = _TRACED.setdefault(key, fresh)
+    if model is not fresh:
+        _copy_state(model, fresh)
     return model
 
 
@@ -198,9 +202,8 @@ def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH
         models.set_seed(seed)
         # BatchNormalization statistics that settle within a short run (momentum 0.9).
         fresh = models.build_source_cnn(task.num_classes, bn_momentum=0.9)
-        model = _fit_reusing(("scratch", task.num_classes), fresh,
-                             _image_dataset(x, y, batch_size, seed, flip), steps,
-                             keras.optimizers.Adam, lr)
+        model = _reusable(("scratch", task.num_classes), fresh)
+        _train(model, _image_dataset(x, y, batch_size, seed, flip), steps, keras.optimizers.Adam, lr)
         fits[lr] = (_accuracy(model, *val), _snapshot(model))
     lr = _pick(fits)
     _restore(model, fits[lr][1])
@@ -255,7 +258,7 @@ def fine_tuning(task, x, y, val, steps, batch_size, seed, blocks: int = 2,
 def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
     """One fine-tuning run: the head on cached features, then the top blocks with the head.
 
-    Reuses the traced pair (head, model) of earlier runs with the same shape (see _TRACED)."""
+    Reuses the traced model and head of earlier runs with the same shape (see _TRACED)."""
     import keras
 
     from helpers import finetuning, models, pretrained
@@ -265,31 +268,20 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
     base = models.source_base(models.load_source_model())
     fresh = pretrained.with_new_head(base, task.num_classes, dropout=0.3)
     key = ("fine_tuning", task.num_classes, blocks)
-    model, traced_base, head = _TRACED.get(key, (fresh, base, None))
-    if head is None:
-        head = keras.Sequential([keras.Input(shape=base.output.shape[1:]),
-                                 model.get_layer("new_dropout"), model.get_layer("new_predictions")])
-    else:
-        _copy_state(model, fresh)
-    feats = extract_features(traced_base, x)
-    if key not in _TRACED:
-        traced_base.trainable = False
-        _fit_steps(head, _feature_dataset(feats, y, batch_size, seed), steps // 2,
-                   keras.optimizers.Adam(HEAD_LR))
-        finetuning.unfreeze_top_blocks(traced_base, blocks)
-    else:
-        _reset_optimizer(head.optimizer, HEAD_LR)
-        head.fit(_feature_dataset(feats, y, batch_size, seed), steps_per_epoch=steps // 2,
-                 epochs=1, verbose=0, shuffle=False)
+    model = _reusable(key, fresh)
+    base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
+    if (key, "head") not in _TRACED:  # the head alone, sharing the model's head layers
+        _TRACED[key, "head"] = keras.Sequential([keras.Input(shape=base.output.shape[1:]),
+                                                 model.get_layer("new_dropout"),
+                                                 model.get_layer("new_predictions")])
+    head = _TRACED[key, "head"]
+    base.trainable = False
+    _train(head, _feature_dataset(extract_features(base, x), y, batch_size, seed), steps // 2,
+           keras.optimizers.Adam, HEAD_LR)
+    finetuning.unfreeze_top_blocks(base, blocks)
     flip = task.meta.get("flip_preserves_label", True)
-    image_ds = _image_dataset(x, y, batch_size, seed, flip)
-    if key not in _TRACED:
-        _fit_steps(model, image_ds, steps - steps // 2,
-                   keras.optimizers.AdamW(learning_rate, weight_decay=1e-4))
-        _TRACED[key] = (model, traced_base, head)
-    else:
-        _reset_optimizer(model.optimizer, learning_rate)
-        model.fit(image_ds, steps_per_epoch=steps - steps // 2, epochs=1, verbose=0, shuffle=False)
+    _train(model, _image_dataset(x, y, batch_size, seed, flip), steps - steps // 2,
+           lambda lr: keras.optimizers.AdamW(lr, weight_decay=1e-4), learning_rate)
     return model
 
 

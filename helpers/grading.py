@@ -79,7 +79,10 @@ def nbgrader_version(path: Path):
 
     nb = nbformat.read(path, as_version=4)
     prefix = Path(path).stem[:2]
-    pairs = exercise_pairs(nb)
+    try:
+        pairs = exercise_pairs(nb)
+    except ValueError as err:
+        raise ValueError(f"{Path(path).name}, {err}") from None
     roles = {}
     for n, (answer, check) in enumerate(pairs, 1):
         roles[answer] = _meta(f"ex{prefix}-{n}-answer", solution=True)

@@ -47,7 +47,7 @@ def test_answer_and_check_in_one_cell_is_refused(tmp_path):
                                            "exercises.check_x(x)")])
     path = tmp_path / "00_bad.ipynb"
     nbformat.write(nb, path)
-    with pytest.raises(ValueError, match="share a cell"):
+    with pytest.raises(ValueError, match="00_bad.ipynb, cell 0: .*share a cell"):
         grading.nbgrader_version(path)
 
 

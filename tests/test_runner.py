@@ -119,18 +119,6 @@ def test_run_course_rejects_a_name_no_chosen_notebook_takes():
         runner.run_course(["00", "01"], params={"PRETEXT_EPOCHS": 2}, progress=False)
 
 
-def test_temporary_env_restores(monkeypatch):
-    import os
-
-    from helpers import config
-
-    monkeypatch.setenv("TLW_A", "old")
-    monkeypatch.delenv("TLW_B", raising=False)
-    with config.temporary_env(TLW_A="new", TLW_B=1):
-        assert os.environ["TLW_A"] == "new" and os.environ["TLW_B"] == "1"
-    assert os.environ["TLW_A"] == "old" and "TLW_B" not in os.environ
-
-
 def test_label_budgets_validated():
     path = runner.notebook_path("05")
     assert runner.validate_parameters(path, {"LABEL_BUDGETS": "5,all"}) == {"LABEL_BUDGETS": "5,all"}
