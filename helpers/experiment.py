@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers import traced
+
 BASELINES = ("pixel_logreg", "knn_features")
 NETWORKS = ("scratch", "feature_extraction", "fine_tuning")
 STRATEGIES = BASELINES + NETWORKS
@@ -130,56 +132,14 @@ def _fit_steps(model, dataset, steps: int, optimizer) -> None:
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
 
 
-# Tracing a training step costs seconds on a CPU, more than a short run's training itself. The
-# grid trains the same few architectures again and again, so it keeps one compiled model per
-# architecture and gives it fresh weights and a fresh optimizer instead of building a new one.
-# The weights come from a model built the usual way under the run's seed, so every run starts
-# exactly where a newly built model would.
-_TRACED: dict = {}
-
-
-def _copy_state(target, source) -> None:
-    """Every variable of ``source`` (weights, BatchNormalization statistics, random-seed states)
-    into the same-architecture ``target``."""
-    for t, s in zip(target.variables, source.variables, strict=True):
-        t.assign(s)
-
-
-def _reset_optimizer(optimizer, learning_rate: float) -> None:
-    """Back to a new optimizer's state: step 0, zero moments, the given learning rate."""
-    lr_var = getattr(optimizer, "_learning_rate", None)
-    for v in optimizer.variables:
-        if v is not lr_var:
-            v.assign(np.zeros(v.shape, dtype=v.dtype))
-    optimizer.learning_rate = learning_rate
-
-
 def _train(model, dataset, steps: int, make_optimizer, learning_rate: float) -> None:
     """Compile and fit the first time; afterwards keep the traced step and only reset the
-    optimizer (step 0, zero moments, ``learning_rate``)."""
+    optimizer (step 0, zero moments, ``learning_rate``). See helpers/traced.py."""
     if not model.compiled:
         _fit_steps(model, dataset, steps, make_optimizer(learning_rate))
         return
-    _reset_optimizer(model.optimizer, learning_rate)
+    traced.reset_optimizer(model.optimizer, learning_rate)
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
-
-
-def _reusable(key, fresh):
-    """The traced model kept under ``key`` holding ``fresh``'s state, or ``fresh`` itself (kept
-    from now on). Read what you need from it before the next run with the same key."""
-    model = _TRACED.setdefault(key, fresh)
-    if model is not fresh:
-        _copy_state(model, fresh)
-    return model
-
-
-def _snapshot(model) -> list:
-    return [v.numpy().copy() for v in model.variables]
-
-
-def _restore(model, values) -> None:
-    for v, value in zip(model.variables, values, strict=True):
-        v.assign(value)
 
 
 def _accuracy(model, x, y) -> float:
@@ -202,11 +162,11 @@ def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH
         models.set_seed(seed)
         # BatchNormalization statistics that settle within a short run (momentum 0.9).
         fresh = models.build_source_cnn(task.num_classes, bn_momentum=0.9)
-        model = _reusable(("scratch", task.num_classes), fresh)
+        model = traced.reusable(("scratch", task.num_classes), fresh)
         _train(model, _image_dataset(x, y, batch_size, seed, flip), steps, keras.optimizers.Adam, lr)
-        fits[lr] = (_accuracy(model, *val), _snapshot(model))
+        fits[lr] = (_accuracy(model, *val), traced.snapshot(model))
     lr = _pick(fits)
-    _restore(model, fits[lr][1])
+    traced.restore(model, fits[lr][1])
     return model, {"choice": f"lr={lr:g}", "val_accuracy": float(fits[lr][0]),
                    "learning_rate": lr}
 
@@ -227,15 +187,17 @@ def feature_extraction(task, x, y, val_n, steps, batch_size, seed):
 
     fits = {}
     for layer in FEATURE_LAYERS:
-        models.set_seed(seed)
-        f = extract_features(_extractor(layer), x)
-        head = dense_head(f.shape[1], task.num_classes, dropout=0.3)
-        _fit_steps(head, _feature_dataset(f, y, batch_size, seed), steps,
-                   keras.optimizers.Adam(HEAD_LR))
+        extractor = _extractor(layer)  # built once per process: building it draws random numbers
+        models.set_seed(seed)          # ...so seed after it, or the head would depend on the cache
+        fresh = dense_head(extractor.output.shape[-1], task.num_classes, dropout=0.3)
+        f = extract_features(extractor, x)
+        head = traced.reusable(("head", f.shape[1], task.num_classes), fresh)
+        _train(head, _feature_dataset(f, y, batch_size, seed), steps, keras.optimizers.Adam, HEAD_LR)
         val_f = _split_features(task.name, "x_val", val_n, layer)
-        fits[layer] = (_accuracy(head, val_f, task.y_val[:val_n]), (head, f))
+        fits[layer] = (_accuracy(head, val_f, task.y_val[:val_n]), (head, traced.snapshot(head), f))
     layer = _pick(fits)
-    head, f = fits[layer][1]
+    head, state, f = fits[layer][1]
+    traced.restore(head, state)   # the kept head may have trained on another layer since
     return layer, head, {"choice": layer, "val_accuracy": float(fits[layer][0]),
                          "train_accuracy": _accuracy(head, f, y), "trainable_params": _trainable(head)}
 
@@ -248,9 +210,9 @@ def fine_tuning(task, x, y, val, steps, batch_size, seed, blocks: int = 2,
     fits = {}
     for lr in learning_rates:
         model = _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, lr)
-        fits[lr] = (_accuracy(model, *val), _snapshot(model))
+        fits[lr] = (_accuracy(model, *val), traced.snapshot(model))
     lr = _pick(fits)
-    _restore(model, fits[lr][1])
+    traced.restore(model, fits[lr][1])
     return model, {"choice": f"top {blocks} blocks, lr={lr:g}",
                    "val_accuracy": float(fits[lr][0]), "learning_rate": lr}
 
@@ -258,7 +220,7 @@ def fine_tuning(task, x, y, val, steps, batch_size, seed, blocks: int = 2,
 def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
     """One fine-tuning run: the head on cached features, then the top blocks with the head.
 
-    Reuses the traced model and head of earlier runs with the same shape (see _TRACED)."""
+    Reuses the traced model and head of earlier runs with the same shape (helpers/traced.py)."""
     import keras
 
     from helpers import finetuning, models, pretrained
@@ -268,13 +230,13 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
     base = models.source_base(models.load_source_model())
     fresh = pretrained.with_new_head(base, task.num_classes, dropout=0.3)
     key = ("fine_tuning", task.num_classes, blocks)
-    model = _reusable(key, fresh)
+    model = traced.reusable(key, fresh)
     base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
-    if (key, "head") not in _TRACED:  # the head alone, sharing the model's head layers
-        _TRACED[key, "head"] = keras.Sequential([keras.Input(shape=base.output.shape[1:]),
+    if (key, "head") not in traced.KEPT:  # the head alone, sharing the model's head layers
+        traced.KEPT[key, "head"] = keras.Sequential([keras.Input(shape=base.output.shape[1:]),
                                                  model.get_layer("new_dropout"),
                                                  model.get_layer("new_predictions")])
-    head = _TRACED[key, "head"]
+    head = traced.KEPT[key, "head"]
     base.trainable = False
     _train(head, _feature_dataset(extract_features(base, x), y, batch_size, seed), steps // 2,
            keras.optimizers.Adam, HEAD_LR)

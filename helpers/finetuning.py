@@ -113,7 +113,7 @@ def merge_histories(*histories) -> dict:
 def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks: int,
               head_lr: float = 1e-2, tune_lr: float = 1e-4, seed: int = 0, patience: int = 4,
               train_head_first: bool = True, early_stop: bool = True, test=None,
-              source_images: int = 0) -> dict:
+              source_images: int = 0, reuse: bool = False) -> dict:
     """Head on the frozen base, then fine-tune the top ``blocks`` blocks; return curves and scores.
 
     ``make_model()`` returns ``(model, base)`` with the base called with ``training=False``.
@@ -122,17 +122,27 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
     optimistic; pass ``test=(x, y)`` for an unbiased ``test_accuracy``. With
     ``source_images`` > 0, ``source_accuracy_after`` measures how much of the source skill is left
     on that many source test images (None otherwise: it costs a pass over them).
+
+    ``reuse=True`` keeps one traced model per ``make_model`` and per number of unfrozen blocks
+    (helpers/traced.py): later runs skip tracing (seconds each) and give the same numbers as a
+    newly built model, but the returned ``model`` is shared: use it before the next such run.
+    ``seconds`` is the run's wall time, tracing included.
     """
+    import time
+
     import keras
 
+    from helpers import traced
     from helpers.models import set_seed
 
+    started = time.perf_counter()
     set_seed(seed)
     model, base = make_model()
+    if reuse:
+        model, base = traced.reusable((make_model, "frozen"), (model, base))
     h1 = {}
     base.trainable = False
-    model.compile(keras.optimizers.Adam(head_lr), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+    _compile(model, lambda: keras.optimizers.Adam(head_lr), head_lr, reuse)
     if train_head_first and head_epochs > 0:
         h1 = _fit(model, train, val, head_epochs, [])
     # the last epoch's validation already scored these exact weights; evaluate only if untrained
@@ -140,23 +150,36 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
                      float(model.evaluate(*val, verbose=0)[1]))
     pretrained_before = [w.numpy().copy() for w in base.weights if "moving" not in w.path]
     unfreeze_top_blocks(base, blocks)
-    compile_for_fine_tuning(model, tune_lr)
+    # the same layers as a second model: its own optimizer and traced step for this configuration
+    tuner = traced.view((make_model, "tune", blocks), model) if reuse else model
+    _compile(tuner, lambda: keras.optimizers.AdamW(tune_lr, weight_decay=1e-4), tune_lr, reuse)
     stopper = early_stopping(patience) if early_stop else None
-    h2 = _fit(model, train, val, tune_epochs, [stopper] if stopper else [])
+    h2 = _fit(tuner, train, val, tune_epochs, [stopper] if stopper else [])
     curves = merge_histories(h1, h2)
     after = [w.numpy() for w in base.weights if "moving" not in w.path]
     moved = float(np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after, pretrained_before, strict=True)))
                   / np.sqrt(sum((b ** 2).sum() for b in pretrained_before)))
-    return {"model": model, "curves": curves, "unfreeze_epoch": len(curves.get("loss", [])) - len(h2.history["loss"]),
+    return {"model": tuner, "curves": curves, "unfreeze_epoch": len(curves.get("loss", [])) - len(h2.history["loss"]),
             "head_only_val_accuracy": head_only_val,
-            "val_accuracy": float(model.evaluate(*val, verbose=0)[1]),
-            "test_accuracy": float(model.evaluate(*test, verbose=0)[1]) if test else None,
+            "val_accuracy": float(tuner.evaluate(*val, verbose=0)[1]),
+            "test_accuracy": float(tuner.evaluate(*test, verbose=0)[1]) if test else None,
             "best_epoch": (int(stopper.best_epoch) if stopper and stopper.best_weights is not None
                            else None),
-            "learning_rate": current_learning_rate(model), "relative_weight_change": moved,
+            "learning_rate": current_learning_rate(tuner), "relative_weight_change": moved,
             "source_accuracy_after": (source_task_accuracy(base, source_images) if source_images > 0
                                       else None),
-            "trainable_params": int(sum(np.prod(v.shape) for v in model.trainable_weights))}
+            "trainable_params": int(sum(np.prod(v.shape) for v in tuner.trainable_weights)),
+            "seconds": time.perf_counter() - started}
+
+
+def _compile(model, make_optimizer, learning_rate: float, reuse: bool) -> None:
+    """Compile with a new optimizer, or (a kept, already traced model) reset the one it has."""
+    from helpers import traced
+
+    if reuse and model.compiled:
+        traced.reset_optimizer(model.optimizer, learning_rate)
+    else:
+        model.compile(make_optimizer(), "sparse_categorical_crossentropy", metrics=["accuracy"])
 
 
 def _fit(model, train, val, epochs, callbacks):

@@ -3,7 +3,7 @@ import json
 import numpy as np
 import pytest
 
-from helpers import data, experiment, models
+from helpers import data, experiment, models, traced
 
 
 def test_training_steps_same_budget_rules():
@@ -118,13 +118,13 @@ def test_near_target_is_off_centre_and_fixed():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("strategy", ["scratch", "fine_tuning"])
+@pytest.mark.parametrize("strategy", ["scratch", "feature_extraction", "fine_tuning"])
 def test_reused_traced_model_gives_the_same_run_as_a_new_one(strategy, near):
     """The grid reuses one compiled model per architecture: a run on it must equal a fresh one."""
-    experiment._TRACED.clear()
+    traced.forget()
     kw = dict(steps=20, test_images=200, val_images=100, learning_rates=(1e-3,))
     first = experiment.run_cell(near, strategy, 3, 1, **kw)      # builds and traces
-    assert experiment._TRACED
+    assert traced.KEPT
     experiment.run_cell(near, strategy, 3, 0, **kw)              # another seed on the same model
     again = experiment.run_cell(near, strategy, 3, 1, **kw)      # seed 1 again, reused model
     for key in ("accuracy", "val_accuracy", "train_accuracy", "macro_f1"):

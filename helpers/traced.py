@@ -1,0 +1,77 @@
+"""Reusing a traced Keras model across many short training runs.
+
+The first ``fit`` after ``compile`` traces the training step into a TensorFlow graph. For the
+course's CNN that takes about 3 seconds on 2 CPU cores: more than a few-shot run spends
+training. Experiments that train the same architecture again and again (notebooks 04, 05 and 06)
+therefore keep one compiled model per architecture and copy a freshly built model's state into it
+(weights, BatchNormalization statistics, dropout's random-seed state), with the optimizer reset to
+step 0. Every run starts exactly where a newly built model would, and gives the same numbers
+(tests/test_traced.py).
+
+The catch: the model you get back is shared. Read what you need from it (scores, predictions)
+before the next run with the same key overwrites its weights.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+KEPT: dict = {}
+
+
+def copy_state(target, source) -> None:
+    """Every variable of ``source`` into the same-architecture ``target`` (shapes must match)."""
+    for t, s in zip(target.variables, source.variables, strict=True):
+        if tuple(t.shape) != tuple(s.shape):
+            raise ValueError(f"cannot reuse a traced model: {t.path} has shape {tuple(t.shape)}, "
+                             f"the new model's {s.path} has {tuple(s.shape)}")
+        t.assign(s)
+
+
+def reset_optimizer(optimizer, learning_rate: float) -> None:
+    """Back to a new optimizer's state: step 0, zero moments, the given learning rate."""
+    lr_var = getattr(optimizer, "_learning_rate", None)
+    for v in optimizer.variables:
+        if v is not lr_var:
+            v.assign(np.zeros(v.shape, dtype=v.dtype))
+    optimizer.learning_rate = learning_rate
+
+
+def reusable(key, fresh):
+    """The model kept under ``key``, holding ``fresh``'s state; or ``fresh`` itself, kept from now on.
+
+    ``fresh`` may be a model or a tuple whose first item is the model (e.g. ``(model, base)``).
+    """
+    kept = KEPT.setdefault(key, fresh)
+    if kept is not fresh:
+        copy_state(kept[0] if isinstance(kept, tuple) else kept,
+                   fresh[0] if isinstance(fresh, tuple) else fresh)
+    return kept
+
+
+def view(key, model):
+    """A second ``keras.Model`` over the same layers as ``model``, kept under ``key``.
+
+    It has its own compile state (optimizer, traced step), so a model can be kept traced in two
+    configurations at once, e.g. with the base frozen and with its top blocks unfrozen.
+    """
+    import keras
+
+    if key not in KEPT:
+        KEPT[key] = keras.Model(model.inputs, model.outputs, name=f"{model.name}_view")
+    return KEPT[key]
+
+
+def forget() -> None:
+    """Drop every kept model (e.g. after redefining an architecture under the same key)."""
+    KEPT.clear()
+
+
+def snapshot(model) -> list:
+    """A copy of every variable's value, to come back to with :func:`restore`."""
+    return [v.numpy().copy() for v in model.variables]
+
+
+def restore(model, values) -> None:
+    for v, value in zip(model.variables, values, strict=True):
+        v.assign(value)
