@@ -72,18 +72,29 @@ doctor: setup
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests conftest.py
 
-# One pytest run, so the summary line counts everything: papermill injects quick-mode parameters
-# into copies of the notebooks, nbval executes each copy once (conftest.py keeps the executed
-# notebooks for tests/test_notebooks.py), then the helpers' tests and the browser test run.
-# Everything runs without network where the machine allows it (scripts/offline.sh).
+# papermill injects quick-mode parameters into copies of the notebooks; then two pytest sessions,
+# each on TEST_JOBS workers (pytest-xdist): nbval executes each copy once, two notebooks at a time
+# in their own kernels (a kernel keeps a core only partly busy; the last notebooks go first, the
+# long ones are there), and conftest.py keeps the executed notebooks with a marker for this run;
+# then the helpers' tests, tests/test_notebooks.py reading those notebooks, and the browser tests.
+# Both sessions always run; the target fails if either does. Everything runs without network
+# where the machine allows it (scripts/offline.sh).
 TEST_NOTEBOOKS := build/test-run/notebooks
+TEST_JOBS ?= 2
 test: setup $(BROWSER_STAMP) lint
-	@rm -rf $(TEST_NOTEBOOKS) && mkdir -p $(TEST_NOTEBOOKS)
+	@rm -rf build/test-run && mkdir -p $(TEST_NOTEBOOKS)
 	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 	  $(BIN)/papermill --prepare-only --log-level WARNING -p QUICK True "$$nb" \
 	    "$(TEST_NOTEBOOKS)/$$(basename $$nb)" || exit 1; done
-	TLW_QUICK=1 scripts/offline.sh $(BIN)/python -m pytest tests $(TEST_NOTEBOOKS) --nbval-lax \
-	  --nbval-current-env --nbval-cell-timeout=900 $(PYTEST_ARGS)
+	@run=$$(date +%s%N); status=0; \
+	echo "== notebooks (nbval, $(TEST_JOBS) at a time)"; \
+	TLW_TEST_RUN=$$run TLW_QUICK=1 scripts/offline.sh $(BIN)/python -m pytest \
+	  $$(ls -r $(TEST_NOTEBOOKS)/*.ipynb) --nbval-lax --nbval-current-env --nbval-cell-timeout=900 \
+	  -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS) || status=1; \
+	echo "== helpers, notebook results, browser"; \
+	TLW_TEST_RUN=$$run TLW_QUICK=1 scripts/offline.sh $(BIN)/python -m pytest tests \
+	  -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS) || status=1; \
+	exit $$status
 
 course: setup
 	$(PY) -m helpers run --quick

@@ -1,11 +1,14 @@
 """Pytest wiring for `make test`: each notebook is executed once, by nbval, and kept.
 
 `make test` first lets papermill inject quick-mode parameters into copies of the notebooks
-(`papermill --prepare-only`), then runs one pytest session over `tests/` and those copies with
-nbval. The notebooks run first; after every cell this file stores the cell's outputs and writes
-the executed notebook to ``build/test-run/executed/``, and the notebooks' recorded results land
-in ``build/test-run/executed/results/``. The tests in ``tests/test_notebooks.py`` then read
-those files instead of executing the course a second time.
+(`papermill --prepare-only`), then runs two pytest sessions, each on two workers
+(pytest-xdist): nbval over those copies (two notebooks at a time, each in its own kernel), then
+`tests/`. After every cell this file stores the cell's outputs and writes the executed notebook
+to ``build/test-run/executed/``; the notebooks' recorded results land in
+``build/test-run/executed/results/``. When a notebook's last cell has run, a marker
+``.<notebook>.done`` records the test run's id (``TLW_TEST_RUN``, set by `make test`). The tests
+in ``tests/test_notebooks.py`` read those files instead of executing the course a second time,
+but only when every notebook carries the current run's marker.
 """
 
 import os
@@ -15,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from helpers.config import TEST_EXECUTED_DIR as EXECUTED
+from helpers.config import nbval_done_marker
 
 # What the notebooks' kernels see: quick mode, no downloads, an empty Keras cache, results here.
 KERNEL_ENV = {"TLW_QUICK": "1", "TLW_OFFLINE": "1", "TLW_RESULTS_DIR": str(EXECUTED / "results"),
@@ -28,11 +32,13 @@ def _is_notebook_cell(item) -> bool:
 
 
 def pytest_collection_modifyitems(session, config, items):
-    """Notebook cells first (the tests read what they produced); start from an empty folder."""
-    if any(_is_notebook_cell(i) for i in items):
+    """Notebook cells first (the tests read what they produced); start from an empty folder.
+
+    Under pytest-xdist every worker collects: the folder is emptied by `make test` instead, or
+    one worker would delete what another has just written."""
+    if any(_is_notebook_cell(i) for i in items) and "PYTEST_XDIST_WORKER" not in os.environ:
         shutil.rmtree(EXECUTED, ignore_errors=True)
-        EXECUTED.mkdir(parents=True)
-        config.tlw_executed_notebooks = set()  # filled as nbval finishes cells
+    EXECUTED.mkdir(parents=True, exist_ok=True)
     items.sort(key=lambda item: not _is_notebook_cell(item))
 
 
@@ -60,4 +66,5 @@ def pytest_runtest_teardown(item, nextitem):
     tmp = EXECUTED / f".{name}.partial"
     nbformat.write(nb, tmp)
     os.replace(tmp, EXECUTED / name)
-    item.config.tlw_executed_notebooks.add(name)
+    if nextitem is None or nextitem.parent is not item.parent:  # the notebook's last cell
+        nbval_done_marker(name).write_text(os.environ.get("TLW_TEST_RUN", "") + "\n")

@@ -52,7 +52,7 @@ def _cmd_run(args) -> int:
     params = {name: value for name, value in (args.param or [])}
     try:
         results = runner.run_course(args.notebooks or None, quick=args.quick, params=params,
-                                    out_dir=Path(args.out), timeout=args.timeout)
+                                    out_dir=Path(args.out), timeout=args.timeout, jobs=args.jobs)
     except runner.ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -213,6 +213,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"))
     p.add_argument("--out", default=str(config.BUILD_DIR / "executed"))
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
+    p.add_argument("--jobs", type=int, default=1,
+                   help="notebooks run at once, each in its own kernel (2 suits 2 cores)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("report", help="gather recorded results into report.md and report.html")

@@ -24,6 +24,12 @@ MODELS_DIR = ROOT / "models"
 NOTEBOOKS_DIR = ROOT / "notebooks"
 BUILD_DIR = ROOT / "build"
 TEST_EXECUTED_DIR = BUILD_DIR / "test-run" / "executed"  # `make test`: notebooks nbval ran
+
+
+def nbval_done_marker(notebook_name: str) -> Path:
+    """`make test`: the file saying a notebook ran to its last cell in test run ``TLW_TEST_RUN``."""
+    return TEST_EXECUTED_DIR / f".{Path(notebook_name).stem}.done"
+
 DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 
 SOURCE_MODEL_PATH = MODELS_DIR / "source_cnn.keras"

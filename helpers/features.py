@@ -7,6 +7,8 @@ computing them once and caching them (in memory or on disk) makes each epoch cos
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
 import time
 from pathlib import Path
 
@@ -61,7 +63,8 @@ def cached_features(base, images, key: str, cache_dir: Path = FEATURE_CACHE_DIR,
             path.unlink(missing_ok=True)  # a damaged cache file is simply recomputed
     feats = extract_features(base, images, batch_size)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npy")
+    # a name of its own: two kernels (a parallel course run) may write the same features at once
+    tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.tmp.npy")
     np.save(tmp, feats)
     tmp.replace(path)
     return feats, False

@@ -45,18 +45,21 @@ def _netns_prefix() -> list[str]:
 def course_run(request, tmp_path_factory):
     """The whole course executed once in quick mode with downloads forbidden.
 
-    Under `make test` nbval has already executed every notebook in this session (see the root
-    conftest.py), so its executed copies are used. Run on its own (``pytest tests``), the course
-    is executed here through ``python -m helpers run`` (papermill), where the machine allows
-    with no network at all.
+    Under `make test` nbval has already executed every notebook in this test run (see the root
+    conftest.py: each notebook leaves a marker with the run's ``TLW_TEST_RUN``), so its executed
+    copies are used. Run on its own (``pytest tests``), the course is executed here through
+    ``python -m helpers run`` (papermill), where the machine allows with no network at all.
     """
     import subprocess
     import sys
 
     from helpers import config
+    from helpers.config import nbval_done_marker as done_marker
 
-    names = {p.name for p in config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")}
-    if names and names <= getattr(request.config, "tlw_executed_notebooks", set()):
+    run_id = os.environ.get("TLW_TEST_RUN", "")
+    names = [p.name for p in config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")]
+    if run_id and names and all(done_marker(n).is_file() and
+                                done_marker(n).read_text().strip() == run_id for n in names):
         return {"out": config.TEST_EXECUTED_DIR, "stdout": "", "stderr": "", "returncode": 0,
                 "executed_by": "nbval"}
     out = tmp_path_factory.mktemp("course")

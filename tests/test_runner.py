@@ -94,6 +94,27 @@ def test_failing_notebook_keeps_good_output_and_others_run(tmp_path):
     assert "FAILED" in table and "broken on purpose" in table
 
 
+def test_two_kernels_at_once_keep_order_failures_and_their_own_memory(tmp_path):
+    """--jobs 2: notebooks overlap in time, results come back in course order, each kernel's peak
+    is its own (one notebook holds 300 MB more than the other), a failure stays apart."""
+    hold = "import time\nimport numpy as np\nblock = np.ones(300 * 2**20 // 8)\ntime.sleep(2)\n"
+    big = _tiny(tmp_path, "p1_big", hold + TINY_OK)
+    small = _tiny(tmp_path, "p2_small", "import time\ntime.sleep(2)\n" + TINY_OK)
+    bad = _tiny(tmp_path, "p3_bad", "raise ValueError('broken on purpose')")
+    out = tmp_path / "out"
+    start = __import__("time").perf_counter()
+    results = runner.run_course([str(big), str(small), str(bad)], quick=True, out_dir=out,
+                                progress=False, jobs=2)
+    wall = __import__("time").perf_counter() - start
+    assert [r.notebook for r in results] == ["p1_big", "p2_small", "p3_bad"]
+    assert [r.status for r in results] == ["ok", "ok", "FAILED"]
+    assert wall < results[0].seconds + results[1].seconds  # the first two overlapped
+    assert results[0].peak_mb > results[1].peak_mb + 200
+    assert results[0].metrics == {"score": 10} and (out / "p2_small.ipynb").is_file()
+    with pytest.raises(runner.ParameterError, match="jobs"):
+        runner.run_course([str(small)], jobs=0)
+
+
 def test_cli_run_exit_code_non_zero_on_failure(tmp_path, capsys):
     bad = _tiny(tmp_path, "t4_bad", "1/0")
     assert main(["run", str(bad), "--out", str(tmp_path / "o")]) == 1
