@@ -167,13 +167,18 @@ def in_loop_vs_cached(base, x_train, y_train, x_test, y_test, num_classes: int, 
 
 
 def depth_probe(model, layer_names, x_train, y_train, x_test, y_test, seed: int = 0) -> dict:
-    """Linear-probe test accuracy of features taken after each layer in ``layer_names``."""
-    scores = {}
-    for name in layer_names:
-        extractor = pooled_extractor(model, name)
-        scores[name] = linear_probe(extract_features(extractor, x_train), y_train,
-                                    extract_features(extractor, x_test), y_test, seed)
-    return scores
+    """Linear-probe test accuracy of features taken after each layer in ``layer_names``.
+
+    One model with an output per layer: a single forward pass gives every layer's features.
+    """
+    import keras
+
+    outputs = [pooled_extractor(model, name).output for name in layer_names]
+    every_layer = keras.Model(model.input, outputs, name="features_by_depth")
+    train_f = every_layer.predict(np.asarray(x_train), batch_size=512, verbose=0)
+    test_f = every_layer.predict(np.asarray(x_test), batch_size=512, verbose=0)
+    return {name: linear_probe(a, y_train, b, y_test, seed)
+            for name, a, b in zip(layer_names, train_f, test_f, strict=True)}
 
 
 def regression_pretext_targets(images, size: int = 7) -> np.ndarray:
