@@ -127,18 +127,12 @@ def _image_dataset(x, y, batch_size, seed, flip):
     return train_dataset(x, y, batch_size, seed=seed, flip=flip).repeat()
 
 
-def _fit_steps(model, dataset, steps: int, optimizer) -> None:
-    model.compile(optimizer, "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
-
-
 def _train(model, dataset, steps: int, make_optimizer, learning_rate: float) -> None:
-    """Compile and fit the first time; afterwards keep the traced step and only reset the
-    optimizer (step 0, zero moments, ``learning_rate``). See helpers/traced.py."""
-    if not model.compiled:
-        _fit_steps(model, dataset, steps, make_optimizer(learning_rate))
-        return
-    traced.reset_optimizer(model.optimizer, learning_rate)
+    """Compile the first time; afterwards keep the traced step and only reset the optimizer
+    (step 0, zero moments, ``learning_rate``). See helpers/traced.py. Then ``steps`` steps."""
+    traced.compile_or_reset(model, lambda: model.compile(
+        make_optimizer(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"]),
+        learning_rate)
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
 
 

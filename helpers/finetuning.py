@@ -142,7 +142,9 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
         model, base = traced.reusable((make_model, "frozen"), (model, base))
     h1 = {}
     base.trainable = False
-    _compile(model, lambda: keras.optimizers.Adam(head_lr), head_lr, reuse)
+    _compile(model, lambda: model.compile(keras.optimizers.Adam(head_lr),
+                                          "sparse_categorical_crossentropy", metrics=["accuracy"]),
+             head_lr, reuse)
     if train_head_first and head_epochs > 0:
         h1 = _fit(model, train, val, head_epochs, [])
     # the last epoch's validation already scored these exact weights; evaluate only if untrained
@@ -152,7 +154,7 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
     unfreeze_top_blocks(base, blocks)
     # the same layers as a second model: its own optimizer and traced step for this configuration
     tuner = traced.view((make_model, "tune", blocks), model) if reuse else model
-    _compile(tuner, lambda: keras.optimizers.AdamW(tune_lr, weight_decay=1e-4), tune_lr, reuse)
+    _compile(tuner, lambda: compile_for_fine_tuning(tuner, tune_lr), tune_lr, reuse)
     stopper = early_stopping(patience) if early_stop else None
     h2 = _fit(tuner, train, val, tune_epochs, [stopper] if stopper else [])
     curves = merge_histories(h1, h2)
@@ -172,14 +174,14 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
             "seconds": time.perf_counter() - started}
 
 
-def _compile(model, make_optimizer, learning_rate: float, reuse: bool) -> None:
-    """Compile with a new optimizer, or (a kept, already traced model) reset the one it has."""
+def _compile(model, compile_fresh, learning_rate: float, reuse: bool) -> None:
+    """Always compile a new model; a kept one (``reuse``) keeps its traced step (helpers/traced.py)."""
     from helpers import traced
 
-    if reuse and model.compiled:
-        traced.reset_optimizer(model.optimizer, learning_rate)
+    if reuse:
+        traced.compile_or_reset(model, compile_fresh, learning_rate)
     else:
-        model.compile(make_optimizer(), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        compile_fresh()
 
 
 def _fit(model, train, val, epochs, callbacks):

@@ -37,6 +37,15 @@ def reset_optimizer(optimizer, learning_rate: float) -> None:
     optimizer.learning_rate = learning_rate
 
 
+def compile_or_reset(model, compile_fresh, learning_rate: float) -> None:
+    """A kept model that is compiled already: reset its optimizer (its traced step stays).
+    Otherwise ``compile_fresh()``, which compiles it the usual way."""
+    if model.compiled:
+        reset_optimizer(model.optimizer, learning_rate)
+    else:
+        compile_fresh()
+
+
 def reusable(key, fresh):
     """The model kept under ``key``, holding ``fresh``'s state; or ``fresh`` itself, kept from now on.
 
