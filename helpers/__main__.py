@@ -1,5 +1,5 @@
 """Command line: ``python -m helpers COMMAND`` (run ``python -m helpers --help``)."""
 
-from helpers.cli import main
+from helpers.tools.cli import main
 
 raise SystemExit(main())

@@ -1,7 +1,7 @@
 import nbformat
 import pytest
 
-from helpers import classroom, runner
+from helpers.tools import classroom, runner
 
 
 def test_strip_solutions_keeps_indent_and_other_code():

@@ -1,5 +1,5 @@
-from helpers import doctor
-from helpers.cli import main
+from helpers.tools import doctor
+from helpers.tools.cli import main
 
 
 def test_doctor_table_reports_everything(capsys):

@@ -11,7 +11,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from helpers import config, exercises, grading
+from helpers import config, exercises
+from helpers.tools import grading
 
 NOTEBOOKS = sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
 
@@ -139,8 +140,37 @@ def test_generate_and_autograde_a_right_and_a_wrong_submission(tmp_path):
     assert any("far.x_test is kept for scoring" in e["evalue"] for e in errors)  # the hidden test
 
 
+def test_generated_config_uses_only_options_nbgrader_reads(tmp_path, caplog):
+    """Every `c.Section.option` in nbgrader_config.py is a config trait of nbgrader's class of
+    that name (an unknown one makes nbgrader print "Config option ... not recognized")."""
+    pytest.importorskip("nbgrader", reason="nbgrader is one of the course's pinned dependencies")
+    import logging
+
+    from nbgrader.apps import NbGraderApp
+    from nbgrader.preprocessors import Execute
+    from traitlets.config.loader import PyFileConfigLoader
+
+    grading.write_course(tmp_path, [NOTEBOOKS[0]])
+    cfg = PyFileConfigLoader("nbgrader_config.py", path=str(tmp_path)).load_config()
+    classes = {cls.__name__: cls for cls in NbGraderApp().all_configurable_classes()}
+    assert set(cfg) >= {"CourseDirectory", "Execute", "ClearSolutions"}
+    for section, options in cfg.items():
+        assert section in classes, f"{section} is not one of nbgrader's configurable classes"
+        known = classes[section].class_trait_names(config=True)
+        unknown = sorted(set(options) - set(known))
+        assert not unknown, f"{section}: {unknown} not recognised by nbgrader"
+    # what nbgrader itself would say when it loads the file
+    log = logging.getLogger("test-nbgrader-config")
+    with caplog.at_level(logging.WARNING, logger=log.name):
+        execute = Execute(config=cfg, log=log)
+    assert "not recognized" not in caplog.text
+    assert execute.timeout == grading.CELL_TIMEOUT_S
+    # a learner's error in one answer cell does not stop grading: nbgrader always allows errors
+    assert execute.allow_errors and not execute.force_raise_errors
+
+
 def test_cli_writes_the_course_folder(tmp_path, capsys):
-    from helpers.cli import main
+    from helpers.tools.cli import main
 
     assert main(["nbgrader", "02", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "source" / "02_freezing_layers" / "02_freezing_layers.ipynb").is_file()

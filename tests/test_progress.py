@@ -3,7 +3,7 @@ import json
 import pytest
 
 from helpers import progress
-from helpers.cli import main
+from helpers.tools.cli import main
 
 
 def test_record_and_summary(tmp_path):

@@ -6,8 +6,8 @@ import os
 import nbformat
 import pytest
 
-from helpers import runner
-from helpers.cli import main
+from helpers.tools import runner
+from helpers.tools.cli import main
 
 TINY_OK = '''from helpers import results
 rec = results.Recorder(NAME, dict(SEED=SEED, EPOCHS=EPOCHS))
@@ -61,7 +61,7 @@ def test_report_from_executed_course(course_run):
 
 @pytest.mark.slow
 def test_html_export_of_executed_notebooks(course_run, tmp_path):
-    from helpers import classroom
+    from helpers.tools import classroom
 
     executed = [course_run["out"] / "02_freezing_layers.ipynb"]
     (page,) = classroom.export_html(executed, tmp_path)
@@ -163,6 +163,27 @@ def test_unknown_notebook_lists_choices():
 
 
 # ---------------------------------------------------------------- sweep
+
+def test_sweep_refuses_seed_as_a_grid_parameter(tmp_path, capsys):
+    """SEED comes from --seeds: `-p SEED 0,1` used to file both runs under SEED=0, then crash."""
+    with pytest.raises(runner.ParameterError, match=r"--seeds \(e\.g\. --seeds 0,1\)"):
+        runner.check_sweep_grid({"SEED": ["0", "1"]})
+    with pytest.raises(runner.ParameterError, match="--seeds"):
+        runner.check_sweep_grid({"EPOCHS": ["1", "2"], "SEED": ["3"]})
+    with pytest.raises(runner.ParameterError, match="at least one -p"):
+        runner.check_sweep_grid({})
+    runner.check_sweep_grid({"EPOCHS": ["1", "2"], "LABELS_PER_CLASS": ["5"]})   # fine
+    # refused before anything runs, from the command line and from Python
+    out = tmp_path / "sw"
+    assert main(["sweep", "03", "-p", "SEED", "0,1", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "SEED" in err and "--seeds 0,1" in err
+    with pytest.raises(runner.ParameterError, match="--seeds"):
+        runner.sweep("03", {"SEED": [0, 1]}, out_dir=out)
+    assert not out.exists()
+    assert main(["sweep", "03", "--out", str(out)]) == 2
+    assert "at least one -p" in capsys.readouterr().err
+
 
 def test_two_value_sweep_aggregates_over_seeds(tmp_path):
     nb = _tiny(tmp_path, "t5_sweep", TINY_OK)

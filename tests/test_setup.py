@@ -77,3 +77,35 @@ def test_readme_binder_badge_opens_the_welcome_notebook():
     url = re.search(r"https://mybinder\.org/v2/gh/[^)\s]+", readme).group(0)
     path = url.split("urlpath=lab/tree/", 1)[1]
     assert path == "notebooks/00_welcome.ipynb" and (ROOT / path).is_file()
+
+
+# ---------------------------------------------------------------- package layout
+
+TOOLS = {"cli", "runner", "bench", "book", "grading", "classroom", "doctor"}
+
+
+def test_tools_live_in_their_own_wing():
+    """helpers/ holds what backs the notebooks; the teacher's and CI's tools are in helpers/tools/."""
+    top = {p.stem for p in (ROOT / "helpers").glob("*.py")}
+    assert not top & TOOLS, f"tool modules at helpers/ top level: {sorted(top & TOOLS)}"
+    assert TOOLS <= {p.stem for p in (ROOT / "helpers" / "tools").glob("*.py")}
+    assert (ROOT / "helpers" / "tools" / "__init__.py").is_file()
+
+
+def test_setuptools_packages_include_every_subpackage():
+    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "helpers").rglob("__init__.py")}
+    assert found == {"helpers", "helpers.tools"} and found <= set(packages)
+
+
+def test_python_m_helpers_help_lists_the_commands():
+    proc = subprocess.run([sys.executable, "-m", "helpers", "--help"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    import re
+
+    listed = re.search(r"\{([a-z,]+)\}", proc.stdout).group(1).split(",")
+    assert listed == ["doctor", "data", "pretrain", "progress", "run", "report", "sweep", "student",
+                      "nbgrader", "html", "book", "bench", "tables"]
+    for command in listed:   # each with its one-line help
+        assert re.search(rf"^\s+{command}\s+\S", proc.stdout, re.M), command

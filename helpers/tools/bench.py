@@ -21,11 +21,13 @@ import sys
 import time
 from pathlib import Path
 
+from helpers import config
+
 TARGETS = {
     "course_quick_total_s": 240, "course_quick_wall_2_kernels_s": 240, "peak_kernel_mb": 1536,
     "cached_speedup": 10.0, "import_helpers_beyond_tf_s": 3.0,
 }
-COMMITTED = Path(__file__).resolve().parent.parent / "datasets" / "results" / "bench.json"
+COMMITTED = config.DATASETS_DIR / "results" / "bench.json"
 COMMITTED_MEMORY = COMMITTED.parent / "memory_full.json"
 BINDER_MEMORY_MB = 2048   # what mybinder.org gives a session
 
@@ -39,7 +41,7 @@ def bench_course(out: Path, jobs: int = 2) -> dict:
     """The quick course twice: one notebook at a time (what each notebook costs, its kernel's
     peak memory), then ``jobs`` notebooks at a time (the wall time of `run --quick --jobs 2`,
     the way `make test` executes the course)."""
-    from helpers import runner
+    from helpers.tools import runner
 
     results = runner.run_course(quick=True, out_dir=out / "executed", progress=False)
     rows = {r.notebook: {"status": r.status, "seconds": r.seconds, "peak_mb": r.peak_mb}
@@ -60,7 +62,7 @@ def memory_full(out: Path, names=None, params: dict | None = None) -> dict:
     ``params`` may lower a setting that only repeats work (e.g. ``SEEDS`` of notebook 05); the
     file records every override next to the numbers.
     """
-    from helpers import runner
+    from helpers.tools import runner
 
     params = params or {}
     results = runner.run_course(names, quick=False, params=params, out_dir=out / "executed-full",

@@ -11,7 +11,7 @@ from helpers import config
 
 
 def _cmd_doctor(args) -> int:
-    from helpers.doctor import doctor
+    from helpers.tools.doctor import doctor
 
     return doctor()
 
@@ -47,7 +47,7 @@ def _cmd_progress(args) -> int:
 
 
 def _cmd_run(args) -> int:
-    from helpers import runner
+    from helpers.tools import runner
 
     params = {name: value for name, value in (args.param or [])}
     try:
@@ -62,7 +62,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_report(args) -> int:
-    from helpers import runner
+    from helpers.tools import runner
 
     try:
         md, html = runner.build_report(Path(args.out))
@@ -74,11 +74,13 @@ def _cmd_report(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from helpers import runner
+    from helpers.tools import runner
 
     grid = {name: [v for v in values.split(",")] for name, values in (args.param or [])}
-    if not grid:
-        print("error: give at least one -p NAME v1,v2,...", file=sys.stderr)
+    try:
+        runner.check_sweep_grid(grid)
+    except runner.ParameterError as err:
+        print(f"error: {err}", file=sys.stderr)
         return 2
     seeds = [int(s) for s in args.seeds.split(",")]
     try:
@@ -93,7 +95,7 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_student(args) -> int:
-    from helpers import classroom
+    from helpers.tools import classroom
 
     written = classroom.make_student_notebooks(Path(args.out))
     for path in written:
@@ -106,7 +108,7 @@ def _cmd_student(args) -> int:
 
 
 def _cmd_nbgrader(args) -> int:
-    from helpers import grading, runner
+    from helpers.tools import grading, runner
 
     try:
         chosen = [runner.notebook_path(n) for n in args.notebooks]
@@ -122,7 +124,7 @@ def _cmd_nbgrader(args) -> int:
 
 
 def _cmd_html(args) -> int:
-    from helpers import classroom
+    from helpers.tools import classroom
 
     executed = sorted(Path(args.executed).glob("[0-9][0-9]_*.ipynb"))
     executed = [p for p in executed if ".FAILED" not in p.name]
@@ -136,7 +138,7 @@ def _cmd_html(args) -> int:
 
 
 def _cmd_book(args) -> int:
-    from helpers import book
+    from helpers.tools import book
 
     try:
         built = book.build_book(Path(args.executed), Path(args.out))
@@ -149,8 +151,8 @@ def _cmd_book(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from helpers import bench
     from helpers.data import atomic_write_text
+    from helpers.tools import bench
 
     if args.full_memory:
         overrides = {name: value for name, value in (args.param or [])}
@@ -166,7 +168,8 @@ def _cmd_bench(args) -> int:
 
 def _cmd_tables(args) -> int:
     """Rewrite README's generated blocks from the committed results files."""
-    from helpers import bench, experiment, results
+    from helpers import experiment, results
+    from helpers.tools import bench
 
     readme, docs = config.ROOT / "README.md", config.ROOT / "docs" / "benchmark.md"
     grid_table = experiment.markdown_table(experiment.load_results(experiment.COMMITTED_GRID))

@@ -436,6 +436,20 @@ def _map_runs(name: str, source: str, all_params: list[dict], jobs: int, schedul
             cluster.close()
 
 
+def check_sweep_grid(grid: dict) -> None:
+    """Refuse what a sweep sets itself: ``SEED`` comes from ``seeds`` (``--seeds``), one run per
+    seed for every combination of the grid; a grid over ``SEED`` too would file its runs under
+    the wrong seed. ``ParameterError`` with the command to use instead."""
+    if "SEED" in grid:
+        values = grid["SEED"]
+        shown = ",".join(str(v) for v in values) if isinstance(values, (list, tuple)) else str(values)
+        raise ParameterError(f"sweep: SEED is not a -p parameter; give the seeds with --seeds "
+                             f"(e.g. --seeds {shown}): every combination of the -p values runs "
+                             "once per seed and the metrics are averaged over the seeds")
+    if not grid:
+        raise ParameterError("give at least one -p NAME v1,v2,...")
+
+
 def sweep(notebook: str, grid: dict, seeds=(0,), jobs: int = 1, quick: bool = False,
           out_dir: Path | None = None, scheduler: str | None = None,
           progress: bool = True) -> tuple[list, str]:
@@ -450,6 +464,7 @@ def sweep(notebook: str, grid: dict, seeds=(0,), jobs: int = 1, quick: bool = Fa
 
     import numpy as np
 
+    check_sweep_grid(grid)
     path = notebook_path(notebook)
     out_dir = Path(out_dir or config.BUILD_DIR / "sweeps" / path.stem)
     names = list(grid)

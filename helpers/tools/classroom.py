@@ -14,7 +14,7 @@ PLACEHOLDER = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError(\"Wri
 
 def strip_solutions(source: str) -> str:
     """Replace every BEGIN/END SOLUTION block with a placeholder that raises NotImplementedError,
-    and drop hidden tests (graders keep them; see helpers.grading)."""
+    and drop hidden tests (graders keep them; see helpers.tools.grading)."""
     source = HIDDEN_TESTS.sub("", source).rstrip("\n")
     return SOLUTION.sub(lambda m: PLACEHOLDER.format(indent=m.group(1)), source)
 
@@ -118,7 +118,7 @@ def check_student_notebook(path: Path, timeout: int = 1200) -> list[str]:
     import nbformat
     from nbclient import NotebookClient
 
-    from helpers.runner import kernel_manager_with_env
+    from helpers.tools.runner import kernel_manager_with_env
 
     nb = nbformat.read(path, as_version=4)
     NotebookClient(nb, timeout=timeout, kernel_name="python3",

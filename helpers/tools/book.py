@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 from helpers import quiz
-from helpers.classroom import drop_widget_views
+from helpers.tools.classroom import drop_widget_views
 
 CONF = '''\
 # Written by `python -m helpers book`; the book is rebuilt from the executed notebooks.

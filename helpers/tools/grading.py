@@ -34,8 +34,10 @@ c.CourseDirectory.root = "."
 c.Execute.timeout = {timeout}
 c.Execute.interrupt_on_timeout = True
 # The checks raise AssertionError on a wrong answer; a learner's own error in an answer cell
-# must not stop the grading of the others.
-c.Execute.allow_errors = True
+# must not stop the grading of the others. nbgrader's Execute always allows errors (its
+# `allow_errors` is fixed at True, not a config option); `force_raise_errors` is the option
+# that would override that, so it stays off.
+c.Execute.force_raise_errors = False
 c.ClearSolutions.code_stub = {{"python": "# YOUR CODE HERE\\nraise NotImplementedError()"}}
 '''
 
