@@ -13,9 +13,14 @@ PORT    ?= 8888
 ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--allow-root,)
 APT_PACKAGES_DATA := dataset-fashion-mnist
 APT_PACKAGES_BROWSER := chromium chromium-driver
+# the fonts the broad source's glyphs are rendered from (helpers/glyphs.py FONT_PACKAGES)
+APT_PACKAGES_FONTS := fonts-dejavu-core fonts-liberation fonts-noto-core fonts-noto-mono \
+  fonts-freefont-ttf fonts-urw-base35 fonts-roboto fonts-open-sans fonts-crosextra-carlito \
+  fonts-crosextra-caladea fonts-lato
+FONTS_STAMP := $(VENV)/.fonts-ready
 
 
-.PHONY: lab test setup data doctor lint course course-full bench bench-full report student html \
+.PHONY: lab test setup data doctor lint pretrain course course-full bench bench-full report student html \
         book nbgrader clean help
 help:
 	@echo "make lab          set up, then open the course in JupyterLab"
@@ -23,6 +28,7 @@ help:
 	@echo "make setup        create .venv, install the pinned packages and verify the data"
 	@echo "make data         find/verify Fashion-MNIST again (installs the Debian package if needed)"
 	@echo "make doctor       check the environment, data and source model"
+	@echo "make pretrain     re-train the source model from its recipe (installs the fonts)"
 	@echo "make lint         ruff over the package and the tests"
 	@echo "make course       run every notebook headless in quick mode and write the report"
 	@echo "make course-full  the same with the notebooks' full settings"
@@ -62,6 +68,14 @@ $(BROWSER_STAMP): | $(STAMP)
 	@[ -x /usr/bin/chromium ] || scripts/apt-install.sh $(APT_PACKAGES_BROWSER)
 	@touch $@
 
+$(FONTS_STAMP): | $(STAMP)
+	@[ -d /usr/share/fonts/truetype/noto ] || scripts/apt-install.sh $(APT_PACKAGES_FONTS)
+	@touch $@
+
+# Re-train the source model (clothing + 1,000 glyphs) and write its card: about 25 minutes.
+pretrain: setup $(FONTS_STAMP)
+	$(PY) -m helpers pretrain
+
 lab: setup
 	$(PY) -m helpers doctor || true
 	$(BIN)/jupyter lab --notebook-dir=notebooks --port=$(PORT) $(ALLOW_ROOT)
@@ -81,7 +95,7 @@ lint: $(STAMP)
 # where the machine allows it (scripts/offline.sh).
 TEST_NOTEBOOKS := build/test-run/notebooks
 TEST_JOBS ?= 2
-test: setup $(BROWSER_STAMP) lint
+test: setup $(BROWSER_STAMP) $(FONTS_STAMP) lint
 	@rm -rf build/test-run && mkdir -p $(TEST_NOTEBOOKS)
 	@for nb in notebooks/[0-9][0-9]_*.ipynb; do \
 	  $(BIN)/papermill --prepare-only --log-level WARNING -p QUICK True "$$nb" \

@@ -1,4 +1,4 @@
-"""The course's data: Fashion-MNIST found, verified and loaded offline; the three tasks.
+"""The course's data: Fashion-MNIST found, verified and loaded offline; the source and three targets.
 
 Fashion-MNIST is looked for in this order (``locate_fashion_mnist(report=True)`` prints it):
 
@@ -112,11 +112,16 @@ def verify_file(path: Path, expected: str) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` through a temporary file and a rename (never half-written)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_bytes(path: Path, payload: bytes) -> None:
+    """Write ``payload`` to ``path`` through a temporary file and a rename (never half-written)."""
     path = Path(path)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(payload)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes owner-only files; use normal permissions
@@ -313,41 +318,49 @@ def source_task(data_dir=None) -> Task:
                          "model was pretrained on", SOURCE_CLASSES, data_dir)
 
 
-NEAR_MAX_SHIFT = 3  # pixels: the near target's photos are not centred like the catalogue's
+@lru_cache(maxsize=2)
+def near_task(data_dir=None) -> Task:
+    """Near target: four classes the source model never saw (footwear and bags), same look."""
+    return _fashion_task("near", "Fashion-MNIST footwear and bags (4 new classes, same look)",
+                         NEAR_CLASSES, data_dir)
 
 
-def offset_images(x: np.ndarray, max_shift: int = NEAR_MAX_SHIFT, seed: int = SPLIT_SEED):
-    """Each image moved by its own random offset of up to ``max_shift`` pixels (edges padded with 0).
+def new_camera(x: np.ndarray, seed: int = SPLIT_SEED) -> np.ndarray:
+    """The same pictures as if taken by another camera: smaller in the frame and off-centre,
+    blurred, washed out (lower contrast on a grey background) and noisy. Fixed by ``seed``."""
+    from scipy.ndimage import gaussian_filter
 
-    Real target photos are rarely framed exactly like the source data. A small shift barely
-    changes what a convolutional network with global pooling sees, but it moves every pixel a
-    pixel-based classifier relies on: the situation where pretrained features earn their keep.
-    """
-    if max_shift == 0:
-        return x
     rng = np.random.default_rng(seed)
-    p = int(max_shift)
-    h, w = x.shape[1:3]
-    padded = np.pad(x, ((0, 0), (p, p), (p, p), (0, 0)))
-    offsets = rng.integers(0, 2 * p + 1, size=(len(x), 2))
-    out = np.empty_like(x)
-    for i, (dy, dx) in enumerate(offsets):
-        out[i] = padded[i, dy:dy + h, dx:dx + w]
-    return out
+    n, h, w = x.shape[:3]
+    out = np.zeros((n, h, w), "float32")
+    sizes = rng.integers(18, 25, size=n)
+    for size in np.unique(sizes):
+        idx = np.flatnonzero(sizes == size)
+        small = resize_images(x[idx, ..., 0], int(size))
+        for i, img in zip(idx, small, strict=True):
+            top, left = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
+            out[i, top:top + size, left:left + size] = img
+    out = gaussian_filter(out, sigma=(0, 0.7, 0.7))
+    contrast = rng.uniform(0.5, 0.8, size=(n, 1, 1))
+    background = rng.uniform(0.15, 0.35, size=(n, 1, 1))
+    out = background + contrast * out + rng.normal(0, 0.05, size=out.shape)
+    return np.clip(out, 0, 1).astype("float32")[..., None]
 
 
 @lru_cache(maxsize=2)
-def near_task(data_dir=None) -> Task:
-    """Near target: four classes the source model never saw, same domain, photographed off-centre.
+def look_task(data_dir=None) -> Task:
+    """Same-classes target: the source's six clothing classes through another camera.
 
-    Every image is shifted by up to ``NEAR_MAX_SHIFT`` pixels (fixed offsets, the same in every
-    run), so raw pixels no longer line up from one photo to the next.
+    The classes are the ones the source model learnt; only the look is new. Its few-shot
+    training images are new-look copies of source training images; its test images are from
+    Fashion-MNIST's test split, which the source model never saw in any look.
     """
-    task = _fashion_task("near", "Fashion-MNIST footwear and bags, off-centre (4 new classes, "
-                         "same domain)", NEAR_CLASSES, data_dir)
+    task = _fashion_task("look", "Fashion-MNIST clothing (the 6 source classes) through another "
+                         "camera: framed smaller, blurred, washed out, noisy", SOURCE_CLASSES,
+                         data_dir)
     for i, split in enumerate(("x_train", "x_val", "x_test")):
-        setattr(task, split, offset_images(getattr(task, split), seed=SPLIT_SEED + 10 + i))
-    task.meta["max_shift_pixels"] = NEAR_MAX_SHIFT
+        setattr(task, split, new_camera(getattr(task, split), seed=SPLIT_SEED + 20 + i))
+    task.meta["same_classes_as_source"] = True
     return task
 
 
@@ -386,8 +399,8 @@ def far_task() -> Task:
 
 
 def get_task(name: str) -> Task:
-    """``source``, ``near`` or ``far`` by name."""
-    tasks = {"source": source_task, "near": near_task, "far": far_task}
+    """``source``, ``look``, ``near`` or ``far`` by name."""
+    tasks = {"source": source_task, "look": look_task, "near": near_task, "far": far_task}
     if name not in tasks:
         raise ValueError(f"Unknown task {name!r}; choose one of {sorted(tasks)}.")
     return tasks[name]()

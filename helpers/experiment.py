@@ -1,18 +1,24 @@
-"""Notebook 05: the experiment — five contenders, by labelled-data budget and domain distance.
+"""Notebook 05: the experiment — does transfer beat the best contender without pretrained weights?
 
-One protocol for every cell of the grid (task × labels per class × seed):
+Five contenders, in two groups:
+
+- **controls**, no pretrained weights: logistic regression on raw pixels; feature extraction
+  from the *same architecture with random weights*; the same CNN trained from scratch;
+- **transfer**, the pretrained source model: feature extraction; fine-tuning the top two blocks.
+
+Each transfer strategy has its own random-init control (``CONTROL_OF``): what the pretrained
+weights add is the gap between the two, measured on the same samples.
+
+One protocol for every cell of the grid (target × labels per class × seed):
 
 - every contender sees the same balanced few-shot sample and is scored on the same test images;
-- the two cheap baselines come first: logistic regression on raw pixels, and k-nearest
-  neighbours on pretrained features. A network that does not beat them has not earned its cost;
-- the three networks (scratch CNN, feature extraction, fine-tuning) get the same optimisation
-  budget in **steps**, with no early stopping: nothing ends a run before its budget is spent;
-- every choice a contender makes (the pixel model's regularisation, the scratch model's learning
-  rate, the layer features are taken from, k) is made on the validation split, never on test;
-- augmentation keeps labels true: horizontal flips only where a mirrored image has the same class.
-
-Each cell reports test accuracy, macro-F1, training accuracy (did the model fit its sample?),
-validation accuracy, what was chosen, wall time and trainable parameters.
+- every contender gets the same label-preserving augmentation: the networks draw augmented
+  batches, the contenders that train on fixed vectors get ``AUG_COPIES`` augmented copies;
+- the four networks get the same optimisation budget in **steps**, with no early stopping;
+- every choice (the pixel model's regularisation, learning rates, the layer features are read
+  from) is made on the validation split, never on test;
+- the verdict compares the transfer strategy and the control that validation ranks best, seed
+  by seed on test (paired differences, 95% intervals: ``helpers.stats``).
 """
 
 from __future__ import annotations
@@ -25,18 +31,29 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import traced
+from helpers import stats, traced
 
-BASELINES = ("pixel_logreg", "knn_features")
-NETWORKS = ("scratch", "feature_extraction", "fine_tuning")
-STRATEGIES = BASELINES + NETWORKS
+CONTROLS = ("pixel_logreg", "random_features", "scratch")
+TRANSFER = ("feature_extraction", "fine_tuning")
+STRATEGIES = CONTROLS + TRANSFER
+NETWORKS = ("random_features", "scratch", "feature_extraction", "fine_tuning")
+CONTROL_OF = {"feature_extraction": "random_features", "fine_tuning": "scratch"}
+TASKS = ("look", "near", "far")
 SCRATCH_LEARNING_RATES = (3e-3, 1e-3, 3e-4)  # the scratch model's candidates, chosen on validation
 TUNE_LEARNING_RATES = (1e-3, 1e-4)           # fine-tuning's candidates, chosen on validation
-PIXEL_C = (0.1, 1.0, 10.0)                   # inverse regularisation of the pixel baseline
+PIXEL_C = (0.01, 0.1, 1.0)                   # inverse regularisation of the pixel baseline
 FEATURE_LAYERS = ("block3_relu1", "features")  # where features are read, chosen on validation
-KNN_K = (1, 3, 5)
+AUG_COPIES = 10                              # augmented copies for the fixed-vector contenders
+RANDOM_INIT_SEED = 10_000                    # random-init twins use seed + this (not the sample's)
 HEAD_LR = 1e-2
 MIN_STEPS, MAX_STEPS, EPOCHS_EQUIVALENT = 300, 1500, 20
+LABELS = {"pixel_logreg": "logistic regression, pixels",
+          "random_features": "feature extraction, random weights",
+          "scratch": "scratch CNN (random init)",
+          "feature_extraction": "feature extraction, pretrained",
+          "fine_tuning": "fine-tuning, pretrained"}
+TASK_LABELS = {"look": "same classes, new look", "near": "new classes, same look",
+               "far": "new classes, new look (digits)"}
 
 
 def training_steps(n_images: int, batch_size: int = 32, min_steps: int = MIN_STEPS,
@@ -51,31 +68,57 @@ def _macro_f1(y_true, y_pred) -> float:
     return float(f1_score(y_true, y_pred, average="macro"))
 
 
+def _pick(candidates: dict):
+    """The key of the (score, payload) pair with the best score; ties go to the first listed."""
+    return max(candidates, key=lambda k: candidates[k][0])
+
+
+# ---------------------------------------------------------------- samples and features
+
+def augmented_copies(x, y, copies: int = AUG_COPIES, seed: int = 0, flip: bool = True):
+    """The sample plus ``copies`` augmented copies of it (the networks' augmentation, drawn once)."""
+    from helpers import models
+
+    aug = models.augmentation(seed, flip=flip)
+    xs = [np.asarray(x)] + [np.asarray(aug(x, training=True)) for _ in range(copies)]
+    return np.concatenate(xs), np.tile(np.asarray(y), copies + 1)
+
+
 @lru_cache(maxsize=4)
-def _extractor(layer: str):
+def _pretrained_extractor(layer: str):
     """The source model cut at ``layer`` (conv maps averaged to one vector), built once per process."""
     from helpers import features, models
 
     return features.pooled_extractor(models.load_source_model(), layer)
 
 
-@lru_cache(maxsize=16)
-def _split_features(task_name: str, split: str, n: int | None, layer: str) -> np.ndarray:
-    """Features of a task's validation or test images: from the on-disk feature cache (shared
-    with the notebooks and later runs; keyed by the weights and the images), else computed."""
+@lru_cache(maxsize=8)
+def _random_extractor(layer: str, seed: int):
+    """The same architecture with random weights (seed ``RANDOM_INIT_SEED + seed``), cut at ``layer``."""
+    from helpers import features, models
+
+    models.set_seed(RANDOM_INIT_SEED + seed)
+    return features.pooled_extractor(models.build_source_cnn(), layer)
+
+
+def extractor(layer: str, pretrained: bool, seed: int = 0):
+    """Pretrained extractor, or its random-init twin for this seed."""
+    return _pretrained_extractor(layer) if pretrained else _random_extractor(layer, seed)
+
+
+@lru_cache(maxsize=64)
+def _split_features(task_name: str, split: str, n: int | None, layer: str, pretrained: bool,
+                    seed: int) -> np.ndarray:
+    """Features of a task's validation or test images, through the on-disk feature cache."""
     from helpers import data, features
 
     images = getattr(data.get_task(task_name), split)[:n]
-    feats, _ = features.cached_features(_extractor(layer), images, f"{task_name}-{split}-{layer}")
+    ext = extractor(layer, pretrained, seed)
+    feats, _ = features.cached_features(ext, images, f"{task_name}-{split}-{layer}")
     return feats
 
 
-def _pick(candidates: dict):
-    """The key of the (score, payload) pair with the best score; ties go to the first listed."""
-    return max(candidates, key=lambda k: candidates[k][0])
-
-
-# ---------------------------------------------------------------- the two baselines
+# ---------------------------------------------------------------- the contenders
 
 def pixel_logreg(x, y, val, seed: int = 0):
     """Logistic regression on raw pixels, its C chosen on validation. Returns (predict, info)."""
@@ -85,46 +128,27 @@ def pixel_logreg(x, y, val, seed: int = 0):
 
     fits = {}
     for c in PIXEL_C:
-        clf = LogisticRegression(C=c, max_iter=3000, random_state=seed).fit(flatten_pixels(x), y)
+        clf = LogisticRegression(C=c, max_iter=2000, random_state=seed).fit(flatten_pixels(x), y)
         fits[c] = (clf.score(flatten_pixels(val[0]), val[1]), clf)
     best = _pick(fits)
     clf = fits[best][1]
     return (lambda images: clf.predict(flatten_pixels(images))), {
         "choice": f"C={best}", "val_accuracy": float(fits[best][0]),
-        "train_accuracy": float(clf.score(flatten_pixels(x), y)),
         "trainable_params": int(clf.coef_.size + clf.intercept_.size)}
 
-
-def knn_features(task, x, y, val_n: int, seed: int = 0):
-    """k-nearest neighbours (cosine) on pretrained features; layer and k chosen on validation."""
-    from sklearn.neighbors import KNeighborsClassifier
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import Normalizer
-
-    from helpers.features import extract_features
-
-    fits = {}
-    for layer in FEATURE_LAYERS:
-        f = extract_features(_extractor(layer), x)
-        val_f = _split_features(task.name, "x_val", val_n, layer)
-        for k in KNN_K:
-            if k > len(y):
-                continue
-            clf = make_pipeline(Normalizer(), KNeighborsClassifier(k)).fit(f, y)
-            fits[(layer, k)] = (clf.score(val_f, task.y_val[:val_n]), (clf, f))
-    layer, k = _pick(fits)
-    clf, f = fits[(layer, k)][1]
-    return layer, clf, {"choice": f"{layer}, k={k}", "val_accuracy": float(fits[(layer, k)][0]),
-                        "train_accuracy": float(clf.score(f, y)), "trainable_params": 0}
-
-
-# ---------------------------------------------------------------- the three networks
 
 def _image_dataset(x, y, batch_size, seed, flip):
     """Cached, shuffled, augmented (label-preserving) and repeated: fit draws exactly ``steps`` batches."""
     from helpers.finetuning import train_dataset
 
     return train_dataset(x, y, batch_size, seed=seed, flip=flip).repeat()
+
+
+def _feature_dataset(f, y, batch_size, seed):
+    import tensorflow as tf
+
+    return (tf.data.Dataset.from_tensor_slices((f, y)).cache().shuffle(len(y), seed=seed)
+            .batch(batch_size).repeat())
 
 
 def _train(model, dataset, steps: int, make_optimizer, learning_rate: float) -> None:
@@ -142,6 +166,42 @@ def _accuracy(model, x, y) -> float:
 
 def _trainable(model) -> int:
     return int(sum(np.prod(v.shape) for v in model.trainable_weights))
+
+
+def feature_extraction(task, x_aug, y_aug, val_n, steps, batch_size, seed, pretrained=True):
+    """A softmax head trained on fixed features of augmented images; layer chosen on validation.
+
+    ``pretrained=False`` is the control: the same head on the same architecture's random weights.
+    """
+    import keras
+
+    from helpers import models
+    from helpers.features import dense_head, extract_features
+
+    fits = {}
+    for layer in FEATURE_LAYERS:
+        ext = extractor(layer, pretrained, seed)  # built once: building draws random numbers...
+        models.set_seed(seed)                     # ...so seed after it, or the head would depend on it
+        fresh = dense_head(ext.output.shape[-1], task.num_classes, dropout=0.3)
+        scale = standardizer(extract_features(ext, x_aug))
+        head = traced.reusable(("head", ext.output.shape[-1], task.num_classes), fresh)
+        _train(head, _feature_dataset(scale(extract_features(ext, x_aug)), y_aug, batch_size, seed),
+               steps, keras.optimizers.Adam, HEAD_LR)
+        val_f = scale(_split_features(task.name, "x_val", val_n, layer, pretrained, seed))
+        fits[layer] = (_accuracy(head, val_f, task.y_val[:val_n]),
+                       (head, traced.snapshot(head), scale))
+    layer = _pick(fits)
+    head, state, scale = fits[layer][1]
+    traced.restore(head, state)   # the kept head may have trained on another layer since
+    return layer, head, scale, {"choice": layer, "val_accuracy": float(fits[layer][0]),
+                                "trainable_params": _trainable(head)}
+
+
+def standardizer(train_features):
+    """Subtract the training features' mean and divide by their spread, per feature: pretrained
+    and random-init activations have very different scales, and the head should not care."""
+    mean, sd = train_features.mean(axis=0), train_features.std(axis=0) + 1e-6
+    return lambda f: ((np.asarray(f) - mean) / sd).astype("float32")
 
 
 def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH_LEARNING_RATES):
@@ -163,37 +223,6 @@ def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH
     traced.restore(model, fits[lr][1])
     return model, {"choice": f"lr={lr:g}", "val_accuracy": float(fits[lr][0]),
                    "learning_rate": lr}
-
-
-def _feature_dataset(f, y, batch_size, seed):
-    import tensorflow as tf
-
-    return (tf.data.Dataset.from_tensor_slices((f, y)).cache().shuffle(len(y), seed=seed)
-            .batch(batch_size).repeat())
-
-
-def feature_extraction(task, x, y, val_n, steps, batch_size, seed):
-    """A softmax head trained on cached features of the frozen base; the layer chosen on validation."""
-    import keras
-
-    from helpers import models
-    from helpers.features import dense_head, extract_features
-
-    fits = {}
-    for layer in FEATURE_LAYERS:
-        extractor = _extractor(layer)  # built once per process: building it draws random numbers
-        models.set_seed(seed)          # ...so seed after it, or the head would depend on the cache
-        fresh = dense_head(extractor.output.shape[-1], task.num_classes, dropout=0.3)
-        f = extract_features(extractor, x)
-        head = traced.reusable(("head", f.shape[1], task.num_classes), fresh)
-        _train(head, _feature_dataset(f, y, batch_size, seed), steps, keras.optimizers.Adam, HEAD_LR)
-        val_f = _split_features(task.name, "x_val", val_n, layer)
-        fits[layer] = (_accuracy(head, val_f, task.y_val[:val_n]), (head, traced.snapshot(head), f))
-    layer = _pick(fits)
-    head, state, f = fits[layer][1]
-    traced.restore(head, state)   # the kept head may have trained on another layer since
-    return layer, head, {"choice": layer, "val_accuracy": float(fits[layer][0]),
-                         "train_accuracy": _accuracy(head, f, y), "trainable_params": _trainable(head)}
 
 
 def fine_tuning(task, x, y, val, steps, batch_size, seed, blocks: int = 2,
@@ -228,8 +257,8 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
     base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     if (key, "head") not in traced.KEPT:  # the head alone, sharing the model's head layers
         traced.KEPT[key, "head"] = keras.Sequential([keras.Input(shape=base.output.shape[1:]),
-                                                 model.get_layer("new_dropout"),
-                                                 model.get_layer("new_predictions")])
+                                                     model.get_layer("new_dropout"),
+                                                     model.get_layer("new_predictions")])
     head = traced.KEPT[key, "head"]
     base.trainable = False
     _train(head, _feature_dataset(extract_features(base, x), y, batch_size, seed), steps // 2,
@@ -245,13 +274,14 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
 
 def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = None,
              step_limits=(MIN_STEPS, MAX_STEPS), batch_size: int = 32,
-             test_images: int | None = None, val_images: int = 500,
+             test_images: int | None = 2000, val_images: int = 500,
              learning_rates=None) -> dict:
     """Train one contender on one few-shot sample of ``task``; return its measured results.
 
     ``learning_rates`` overrides the candidates of the scratch model or of fine-tuning.
     """
     from helpers import data
+    from helpers.features import extract_features
 
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
@@ -263,32 +293,46 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
     val = (task.x_val[:val_images], task.y_val[:val_images])
     x_test, y_test = task.x_test[:test_images], task.y_test[:test_images]
     steps = int(steps or training_steps(len(y), batch_size, *step_limits))
+    flip = task.meta.get("flip_preserves_label", True)
     start = time.perf_counter()
+    if strategy in ("pixel_logreg", "random_features", "feature_extraction"):
+        x_aug, y_aug = augmented_copies(x, y, AUG_COPIES, seed, flip)
     if strategy == "pixel_logreg":
-        predict, info = pixel_logreg(x, y, val, seed)
-        pred = predict(x_test)
-    elif strategy == "knn_features":
-        layer, clf, info = knn_features(task, x, y, val_images, seed)
-        pred = clf.predict(_split_features(task.name, "x_test", test_images, layer))
-    elif strategy == "feature_extraction":
-        layer, head, info = feature_extraction(task, x, y, val_images, steps, batch_size, seed)
-        pred = head.predict(_split_features(task.name, "x_test", test_images, layer),
-                            batch_size=512, verbose=0).argmax(1)
+        predict, info = pixel_logreg(x_aug, y_aug, val, seed)
+        pred, train_pred = predict(x_test), predict(x)
+    elif strategy in ("random_features", "feature_extraction"):
+        pretrained = strategy == "feature_extraction"
+        layer, head, scale, info = feature_extraction(task, x_aug, y_aug, val_images, steps,
+                                                      batch_size, seed, pretrained=pretrained)
+        test_f = scale(_split_features(task.name, "x_test", test_images, layer, pretrained, seed))
+        pred = head.predict(test_f, batch_size=512, verbose=0).argmax(1)
+        train_f = scale(extract_features(extractor(layer, pretrained, seed), x))
+        train_pred = head.predict(train_f, batch_size=512, verbose=0).argmax(1)
     else:
         train = scratch_cnn if strategy == "scratch" else fine_tuning
         extra = {"learning_rates": tuple(learning_rates)} if learning_rates else {}
         model, info = train(task, x, y, val, steps, batch_size, seed, **extra)
         pred = model.predict(x_test, batch_size=512, verbose=0).argmax(1)
-        info.update(train_accuracy=_accuracy(model, x, y), trainable_params=_trainable(model))
+        train_pred = model.predict(x, batch_size=512, verbose=0).argmax(1)
+        info["trainable_params"] = _trainable(model)
     return {
         "task": task.name, "strategy": strategy, "per_class": per_class, "seed": seed,
-        "train_images": int(len(y)), "steps": steps if strategy in NETWORKS else 0,
+        "train_images": int(len(y)), "sample": sample_fingerprint(x, y),
+        "steps": steps if strategy in NETWORKS else 0,
+        "test_images": int(len(y_test)), "val_images": int(len(val[1])),
         "accuracy": float((pred == y_test).mean()), "macro_f1": _macro_f1(y_test, pred),
-        "train_accuracy": float(info["train_accuracy"]), "val_accuracy": float(info["val_accuracy"]),
+        "train_accuracy": float((train_pred == y).mean()), "val_accuracy": float(info["val_accuracy"]),
         "choice": info["choice"], "learning_rate": info.get("learning_rate"),
         "seconds": time.perf_counter() - start,
         "trainable_params": int(info["trainable_params"]),
     }
+
+
+def sample_fingerprint(x, y) -> str:
+    """A short hash of a few-shot sample: rows with equal prints trained on the same images."""
+    import hashlib
+
+    return hashlib.sha256(np.ascontiguousarray(x).tobytes() + np.asarray(y).tobytes()).hexdigest()[:12]
 
 
 def run_grid(tasks, budgets, seeds, strategies=STRATEGIES, progress: bool = True,
@@ -315,20 +359,42 @@ def run_grid(tasks, budgets, seeds, strategies=STRATEGIES, progress: bool = True
     return rows
 
 
+# ---------------------------------------------------------------- reading the results
+
+def _budget_key(b):
+    return float("inf") if str(b) == "all" else float(b)
+
+
+def cells_of(rows) -> list[tuple[str, str]]:
+    """The (task, labels per class) cells present in ``rows``, targets in course order."""
+    keys = {(r["task"], str(r["per_class"])) for r in rows}
+    order = {t: i for i, t in enumerate(TASKS)}
+    return sorted(keys, key=lambda k: (order.get(k[0], 99), _budget_key(k[1])))
+
+
+def scores(rows, task: str, budget, strategy: str, key: str = "accuracy") -> dict:
+    """{seed: score} of one contender in one cell."""
+    return {r["seed"]: r[key] for r in rows if r["task"] == task
+            and str(r["per_class"]) == str(budget) and r["strategy"] == strategy}
+
+
 def aggregate(rows) -> list[dict]:
-    """Mean and spread (standard deviation) over seeds for each (task, budget, strategy)."""
+    """Mean and sample standard deviation over seeds for each (task, budget, strategy)."""
     groups: dict = {}
     for r in rows:
         groups.setdefault((r["task"], str(r["per_class"]), r["strategy"]), []).append(r)
     out = []
     for (task, budget, strategy), rs in groups.items():
-        acc = np.array([r["accuracy"] for r in rs])
+        acc = [r["accuracy"] for r in rs]
         out.append({"task": task, "per_class": budget, "strategy": strategy, "seeds": len(rs),
-                    "accuracy_mean": float(acc.mean()), "accuracy_std": float(acc.std()),
+                    "accuracy_mean": float(np.mean(acc)), "accuracy_sd": stats.sample_sd(acc),
+                    "val_accuracy_mean": float(np.mean([r["val_accuracy"] for r in rs])),
                     "macro_f1_mean": float(np.mean([r["macro_f1"] for r in rs])),
-                    "train_accuracy_mean": float(np.mean([r.get("train_accuracy", np.nan) for r in rs])),
+                    "train_accuracy_mean": float(np.mean([r["train_accuracy"] for r in rs])),
                     "seconds_mean": float(np.mean([r["seconds"] for r in rs])),
                     "steps": int(rs[0].get("steps", 0)),
+                    "test_images": int(rs[0].get("test_images", 0)),
+                    "val_images": int(rs[0].get("val_images", 0)),
                     "choices": sorted({str(r.get("choice", "")) for r in rs}),
                     "trainable_params": rs[0]["trainable_params"]})
     return out
@@ -342,85 +408,127 @@ def cell(summary, task: str, budget, strategy: str) -> dict:
     raise KeyError(f"no results for {task}, {budget} labels/class, {strategy}")
 
 
-def best_strategy(summary, task: str, budget, among=STRATEGIES) -> str:
-    """The contender with the highest mean accuracy in one (task, budget) cell."""
+def best_on_validation(summary, task: str, budget, among) -> str:
+    """The contender of ``among`` with the highest mean *validation* accuracy in one cell."""
     cells = [s for s in summary if s["task"] == task and s["per_class"] == str(budget)
              and s["strategy"] in among]
-    return max(cells, key=lambda s: s["accuracy_mean"])["strategy"]
+    if not cells:
+        raise KeyError(f"no results for {task}, {budget} labels/class among {among}")
+    return max(cells, key=lambda s: s["val_accuracy_mean"])["strategy"]
 
 
-def beats(summary, task: str, budget, strategy: str, baseline: str = "pixel_logreg") -> str:
-    """'wins', 'loses' or 'tie': is ``strategy`` ahead of ``baseline`` by more than the larger spread?"""
-    a, b = cell(summary, task, budget, strategy), cell(summary, task, budget, baseline)
-    gap, spread = a["accuracy_mean"] - b["accuracy_mean"], max(a["accuracy_std"], b["accuracy_std"])
-    return "wins" if gap > spread else "loses" if gap < -spread else "tie"
+def compare(rows, task: str, budget, a: str, b: str) -> dict:
+    """Paired comparison of ``a`` against ``b`` on the seeds both ran (test accuracy)."""
+    sa, sb = scores(rows, task, budget, a), scores(rows, task, budget, b)
+    seeds = sorted(set(sa) & set(sb))
+    if not seeds:
+        raise KeyError(f"{a} and {b} share no seed in {task}, {budget} labels/class")
+    return stats.paired([sa[s] for s in seeds], [sb[s] for s in seeds])
 
 
-def verdicts(summary, baseline: str = "pixel_logreg") -> list[dict]:
-    """For every (task, budget) and network: does it beat the baseline beyond the seeds' spread?"""
-    keys = sorted({(s["task"], s["per_class"]) for s in summary},
-                  key=lambda k: (k[0], _budget_key(k[1])))
+def verdicts(rows) -> list[dict]:
+    """Per cell: the transfer strategy and the control that validation ranks best, compared on
+    test seed by seed; and each transfer strategy against its own random-init control."""
+    summary = aggregate(rows)
     out = []
-    for task, budget in keys:
-        base = cell(summary, task, budget, baseline)["accuracy_mean"]
-        for strategy in (s for s in STRATEGIES if s != baseline):
-            s = cell(summary, task, budget, strategy)
-            out.append({"task": task, "labels/class": budget, "strategy": strategy,
-                        "accuracy": round(s["accuracy_mean"], 3),
-                        f"vs {baseline}": round(s["accuracy_mean"] - base, 3),
-                        "verdict": beats(summary, task, budget, strategy, baseline)})
+    for task, budget in cells_of(rows):
+        best_t = best_on_validation(summary, task, budget, TRANSFER)
+        best_c = best_on_validation(summary, task, budget, CONTROLS)
+        entry = {"task": task, "per_class": budget, "transfer": best_t, "control": best_c,
+                 "transfer_vs_control": compare(rows, task, budget, best_t, best_c)}
+        for strategy, control in CONTROL_OF.items():
+            entry[f"{strategy}_vs_{control}"] = compare(rows, task, budget, strategy, control)
+        out.append(entry)
     return out
 
 
+def format_verdicts(verdict_rows) -> str:
+    """One line per cell, in words generated from the numbers."""
+    lines = []
+    for v in verdict_rows:
+        p = v["transfer_vs_control"]
+        lines.append(f"{v['task']:<5} {v['per_class']:>4}/class  "
+                     + stats.describe(p, LABELS[v["transfer"]], LABELS[v["control"]]))
+    return "\n".join(lines)
+
+
 def format_summary(summary) -> str:
-    """A text table: task, labels per class, contender, accuracy mean ± spread, train accuracy, time."""
-    lines = [f"{'task':<5} {'labels/class':>12} {'contender':<19} {'test accuracy':>15} "
-             f"{'macro-F1':>9} {'train acc':>9} {'seconds':>8} {'trainable':>10}  chosen on validation"]
-    for s in sorted(summary, key=lambda s: (s["task"], _budget_key(s["per_class"]),
+    """A text table: task, labels per class, contender, accuracy mean ± SD, validation, time."""
+    lines = [f"{'task':<5} {'labels/class':>12} {'contender':<35} {'test accuracy':>15} "
+             f"{'val acc':>8} {'train acc':>9} {'seconds':>8} {'trainable':>10}  chosen on validation"]
+    order = {t: i for i, t in enumerate(TASKS)}
+    for s in sorted(summary, key=lambda s: (order.get(s["task"], 99), _budget_key(s["per_class"]),
                                             STRATEGIES.index(s["strategy"]))):
-        lines.append(f"{s['task']:<5} {s['per_class']:>12} {s['strategy']:<19} "
-                     f"{s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f} {s['macro_f1_mean']:>9.3f} "
+        lines.append(f"{s['task']:<5} {s['per_class']:>12} {LABELS[s['strategy']]:<35} "
+                     f"{s['accuracy_mean']:.3f} ± {s['accuracy_sd']:.3f} {s['val_accuracy_mean']:>8.3f} "
                      f"{s['train_accuracy_mean']:>9.3f} {s['seconds_mean']:>8.1f} "
                      f"{s['trainable_params']:>10,}  {'; '.join(s.get('choices', []))}")
     return "\n".join(lines)
 
 
-def _budget_key(b):
-    return float("inf") if str(b) == "all" else float(b)
+def plot_accuracy_vs_budget(summary, tasks=TASKS):
+    """Accuracy (mean ± SD) against labels per class, one panel per target, one line per contender.
 
-
-def plot_accuracy_vs_budget(summary, tasks=("near", "far")):
-    """Accuracy (mean ± spread) against labels per class, one panel per task, one line per contender."""
+    Controls are dashed, transfer strategies solid; each control shares its transfer partner's colour.
+    """
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, len(tasks), figsize=(6 * len(tasks), 4), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
-        for i, strategy in enumerate(STRATEGIES):
+    present = [t for t in tasks if any(s["task"] == t for s in summary)]
+    fig, axes = plt.subplots(1, len(present), figsize=(5.5 * len(present), 4), squeeze=False)
+    colours = {"feature_extraction": "C0", "random_features": "C0", "fine_tuning": "C1",
+               "scratch": "C1", "pixel_logreg": "C7"}
+    for ax, task in zip(axes[0], present, strict=True):
+        for strategy in STRATEGIES:
             cells = sorted((s for s in summary if s["task"] == task and s["strategy"] == strategy),
                            key=lambda s: _budget_key(s["per_class"]))
             if not cells:
                 continue
             xs = np.arange(len(cells))
-            ax.errorbar(xs, [c["accuracy_mean"] for c in cells], yerr=[c["accuracy_std"] for c in cells],
-                        marker="o", capsize=3, label=strategy, color=f"C{i}",
-                        linestyle="--" if strategy in BASELINES else "-")
+            ax.errorbar(xs, [c["accuracy_mean"] for c in cells], yerr=[c["accuracy_sd"] for c in cells],
+                        marker="o", capsize=3, label=LABELS[strategy], color=colours[strategy],
+                        linestyle="--" if strategy in CONTROLS else "-")
             ax.set_xticks(xs, [c["per_class"] for c in cells])
-        ax.set_title(f"{task} target")
+        ax.set_title(f"{task}: {TASK_LABELS.get(task, task)}")
         ax.set_xlabel("labels per class")
         ax.set_ylabel("test accuracy")
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
 
 
-def save_results(path: Path, rows, summary, parameters: dict) -> None:
-    """Write the raw rows and the summary as JSON (atomically)."""
+def plot_transfer_gain(verdict_rows, tasks=TASKS):
+    """What pretraining adds: the paired difference (transfer − best control) with its 95% interval."""
+    import matplotlib.pyplot as plt
+
+    present = [t for t in tasks if any(v["task"] == t for v in verdict_rows)]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for i, task in enumerate(present):
+        vs = [v for v in verdict_rows if v["task"] == task]
+        xs = np.arange(len(vs)) + (i - (len(present) - 1) / 2) * 0.2
+        mean = np.array([v["transfer_vs_control"]["difference"] for v in vs])
+        lo = np.array([v["transfer_vs_control"]["bootstrap"][0] for v in vs])
+        hi = np.array([v["transfer_vs_control"]["bootstrap"][1] for v in vs])
+        ax.errorbar(xs, mean, yerr=[mean - lo, hi - mean], fmt="o", capsize=3,
+                    label=f"{task}: {TASK_LABELS.get(task, task)}")
+        ax.set_xticks(np.arange(len(vs)), [v["per_class"] for v in vs])
+    ax.axhline(0, color="grey", linewidth=1)
+    ax.set_xlabel("labels per class")
+    ax.set_ylabel("test accuracy: transfer − best control")
+    ax.set_title("What the pretrained weights add (95% bootstrap interval over seeds)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def save_results(path: Path, rows, parameters: dict) -> None:
+    """Write the raw rows, the summary and the verdicts as JSON (atomically)."""
     from helpers.data import atomic_write_text
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps({"parameters": parameters, "rows": rows,
-                                        "summary": summary}, indent=1))
+                                        "summary": aggregate(rows), "verdicts": verdicts(rows)},
+                                       indent=1))
 
 
 def load_results(path: Path) -> dict:
@@ -430,36 +538,50 @@ def load_results(path: Path) -> dict:
 
 COMMITTED_GRID = Path(__file__).resolve().parent.parent / "datasets" / "results" / \
     "05_choosing_a_strategy.grid.json"
-LABELS = {"pixel_logreg": "logistic regression, pixels", "knn_features": "kNN, pretrained features",
-          "scratch": "scratch CNN", "feature_extraction": "feature extraction",
-          "fine_tuning": "fine-tuning"}
+
+
+def _interval(p: dict) -> str:
+    lo, hi = p["bootstrap"]
+    return f"{p['difference']:+.3f} [{lo:+.3f}, {hi:+.3f}]"
 
 
 def markdown_table(grid: dict) -> str:
-    """README's table of a grid file: accuracy mean ± spread per contender, best in bold, verdicts."""
-    summary, params = grid["summary"], grid["parameters"]
-    keys = sorted({(s["task"], s["per_class"]) for s in summary},
-                  key=lambda k: (k[0] != "near", _budget_key(k[1])))
+    """README's table of a grid file: accuracy per contender, the paired verdicts, the sizes."""
+    rows, params = grid["rows"], grid["parameters"]
+    summary = aggregate(rows)
     head = ["target", "labels/class", *(LABELS[s] for s in STRATEGIES),
-            "best network vs pixels"]
+            "pretrained FE − random FE", "fine-tuning − scratch",
+            "best transfer − best control (chosen on validation)"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for task, budget in keys:
-        best = best_strategy(summary, task, budget)
-        best_net = best_strategy(summary, task, budget, among=NETWORKS)
+    for v in verdicts(rows):
+        task, budget = v["task"], v["per_class"]
+        best = max((cell(summary, task, budget, s) for s in STRATEGIES),
+                   key=lambda s: s["accuracy_mean"])["strategy"]
         cells = []
         for strategy in STRATEGIES:
             s = cell(summary, task, budget, strategy)
-            text = f"{s['accuracy_mean']:.3f} ± {s['accuracy_std']:.3f}"
+            text = f"{s['accuracy_mean']:.3f} ± {s['accuracy_sd']:.3f}"
             cells.append(f"**{text}**" if strategy == best else text)
-        verdict = beats(summary, task, budget, best_net)
-        lines.append(f"| {task} | {budget} | " + " | ".join(cells) +
-                     f" | {LABELS[best_net]}: {verdict} |")
+        p = v["transfer_vs_control"]
+        lines.append(f"| {task} | {budget} | " + " | ".join(cells)
+                     + f" | {_interval(v['feature_extraction_vs_random_features'])}"
+                     + f" | {_interval(v['fine_tuning_vs_scratch'])}"
+                     + f" | {LABELS[v['transfer']]} − {LABELS[v['control']]}: {_interval(p)}, "
+                       f"**{p['verdict']}** |")
+    sizes = []
+    for task in TASKS:
+        s = [x for x in summary if x["task"] == task]
+        if s:
+            sizes.append(f"{task} ({TASK_LABELS[task]}): {s[0]['test_images']:,} test and "
+                         f"{s[0]['val_images']:,} validation images")
     steps = sorted({s["steps"] for s in summary if s["steps"]})
-    lines.append("")
-    lines.append(f"Test accuracy on {params.get('TEST_IMAGES', 'the')} test images, mean ± standard "
-                 f"deviation over {params['SEEDS']} seeds; every network trained for the same "
-                 f"number of steps ({', '.join(map(str, steps))} by sample size), choices made on "
-                 f"{params.get('VAL_IMAGES', 'held-out')} validation images. \"wins\"/\"loses\" "
-                 "means ahead/behind pixel logistic regression by more than the larger spread; "
-                 "\"tie\" otherwise.")
+    seeds = sorted({r["seed"] for r in rows})
+    lines += ["", f"Test accuracy, mean ± sample standard deviation over {len(seeds)} seeds "
+              f"(each seed draws its own few-shot sample, the same for every contender). "
+              f"{'; '.join(sizes)}. Every network trained for the same number of steps "
+              f"({', '.join(map(str, steps))} by sample size); every choice made on validation. "
+              "Differences are paired by seed, with the exact 95% bootstrap interval in brackets; "
+              "the verdict says \"ahead\" or \"behind\" only when that interval and the t-interval "
+              "both leave out zero, \"can't tell\" otherwise. Bold: highest mean test accuracy "
+              f"of the row. Settings: {json.dumps(params, sort_keys=True)}."]
     return "\n".join(lines)

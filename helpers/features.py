@@ -87,6 +87,90 @@ def linear_probe(train_x, train_y, test_x, test_y, seed: int = 0) -> float:
     return float(clf.score(test_x, test_y))
 
 
+PROBE_C = (0.01, 0.1, 1.0, 10.0)  # the linear probe's regularisation, chosen on validation
+
+
+def probe(train_f, train_y, val_f, val_y, seed: int = 0, c_values=PROBE_C):
+    """A linear probe: standardised features, logistic regression, its C chosen on validation.
+
+    Returns ``(classifier, validation accuracy)``; score it on test only after every choice."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    best = None
+    for c in c_values:
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000,
+                                                                 random_state=seed))
+        clf.fit(train_f, train_y)
+        score = float(clf.score(val_f, val_y))
+        if best is None or score > best[1]:
+            best = (clf, score)
+    return best
+
+
+def random_twin(model, seed: int):
+    """The same architecture as ``model`` with fresh random weights: the control for transfer."""
+    import keras
+
+    from helpers.models import set_seed
+
+    set_seed(seed)
+    twin = keras.models.clone_model(model)  # same layers, newly initialised weights
+    return twin
+
+
+def layer_features(model, layer_names, images) -> dict:
+    """{layer: pooled features of ``images``}, every layer from one forward pass."""
+    import keras
+
+    outputs = [pooled_extractor(model, name).output for name in layer_names]
+    every_layer = keras.Model(model.input, outputs, name="features_by_depth")
+    feats = every_layer.predict(np.asarray(images), batch_size=512, verbose=0)
+    feats = feats if isinstance(feats, list) else [feats]
+    return dict(zip(layer_names, feats, strict=True))
+
+
+def transferability(model, task, budgets, seeds, layer_names, val_images: int = 500,
+                    test_images: int = 2000, progress: bool = True) -> list[dict]:
+    """The transferability assessment: linear probes on the pretrained ``model`` and on its
+    random-init twin (one per seed), on the same few-shot samples.
+
+    For each (budget, seed) and each of the two models, the layer and C are chosen on
+    validation; test accuracy is read once, for that choice. Returns one row per
+    (budget, seed) with both models' validation and test accuracy and their chosen layers.
+    """
+    from tqdm.auto import tqdm
+
+    from helpers.data import few_shot
+
+    val = (task.x_val[:val_images], task.y_val[:val_images])
+    test = (task.x_test[:test_images], task.y_test[:test_images])
+    pre = {split: layer_features(model, layer_names, x) for split, x in (("val", val[0]),
+                                                                          ("test", test[0]))}
+    rows = []
+    jobs = [(b, s) for s in seeds for b in budgets]
+    twins: dict = {}
+    for budget, seed in tqdm(jobs, desc="assessment", disable=not progress):
+        if seed not in twins:
+            twin = random_twin(model, 10_000 + seed)
+            twins = {seed: {split: layer_features(twin, layer_names, x)
+                            for split, x in (("val", val[0]), ("test", test[0]))} | {"model": twin}}
+        x, y = few_shot(task.x_train, task.y_train, budget, seed=seed)
+        row = {"per_class": budget, "seed": seed}
+        for name, m, feats in (("pretrained", model, pre), ("random", twins[seed]["model"], twins[seed])):
+            train = layer_features(m, layer_names, x)
+            fits = {layer: probe(train[layer], y, feats["val"][layer], val[1], seed)
+                    for layer in layer_names}
+            layer = max(fits, key=lambda k: fits[k][1])
+            clf, val_acc = fits[layer]
+            row[f"{name}_layer"] = layer
+            row[f"{name}_val"] = val_acc
+            row[f"{name}_test"] = float(clf.score(feats["test"][layer], test[1]))
+        rows.append(row)
+    return rows
+
+
 def dense_head(num_features: int, num_classes: int, dropout: float = 0.2, name: str = "head"):
     """A small Keras classifier for feature vectors: dropout + one softmax layer."""
     import keras

@@ -93,13 +93,16 @@ def test_read_idx_rejects_short_file(tmp_path):
 
 
 def test_task_definitions():
-    src, near, far = data.source_task(), data.near_task(), data.far_task()
+    src, look, near, far = data.source_task(), data.look_task(), data.near_task(), data.far_task()
     assert src.class_names == ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Shirt"]
+    assert look.class_names == src.class_names and look.meta["same_classes_as_source"]
     assert near.class_names == ["Sandal", "Sneaker", "Bag", "Ankle boot"]
+    assert not set(near.class_names) & set(src.class_names)
     assert far.num_classes == 10
     assert src.sizes() == {"train": 32400, "val": 3600, "test": 6000}
+    assert look.sizes() == src.sizes()
     assert near.sizes() == {"train": 21600, "val": 2400, "test": 4000}
-    for task in (src, near, far):
+    for task in (src, look, near, far):
         assert set(np.unique(task.y_train)) == set(range(task.num_classes))
         assert task.x_train.shape[1:] == (28, 28, 1) and task.x_train.dtype == np.float32
         assert 0.0 <= task.x_train.min() and task.x_train.max() <= 1.0
@@ -141,3 +144,21 @@ def test_resize_keeps_range_and_corners():
     x[0, 0, 0] = 1.0
     r = data.resize_images(x, 28)
     assert r.shape == (1, 28, 28) and r[0, 0, 0] == pytest.approx(1.0) and r.max() <= 1.0
+
+
+def test_new_camera_changes_the_look_not_the_labels():
+    src, look = data.source_task(), data.look_task()
+    assert np.array_equal(src.y_test, look.y_test)
+    assert not np.allclose(src.x_test[:50], look.x_test[:50])
+    # washed out on a grey background: a brighter background, a lower peak than the catalogue's
+    assert look.x_test[:, 0, 0].mean() > src.x_test[:, 0, 0].mean() + 0.1
+    assert look.x_test.max(axis=(1, 2, 3)).mean() < src.x_test.max(axis=(1, 2, 3)).mean()
+    again = data.new_camera(src.x_test[:20] * 255 / 255, seed=data.SPLIT_SEED + 22)
+    assert np.array_equal(again, look.x_test[:20])
+
+
+def test_get_task_names_every_task():
+    for name in ("source", "look", "near", "far"):
+        assert data.get_task(name).name == name
+    with pytest.raises(ValueError, match="look"):
+        data.get_task("nope")

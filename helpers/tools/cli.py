@@ -35,8 +35,58 @@ def _cmd_data(args) -> int:
 def _cmd_pretrain(args) -> int:
     from helpers import models
 
-    _, card = models.pretrain_source_model(epochs=args.epochs, seed=args.seed, verbose=2)
-    print(f"saved; source test accuracy {card['source_test_accuracy']:.4f}")
+    epochs = args.epochs if args.epochs is not None else models.PRETRAIN_EPOCHS
+    _, card = models.pretrain_source_model(epochs=epochs, seed=args.seed, verbose=2)
+    print(f"saved; clothing test accuracy {card['source_test_accuracy']:.4f}, glyphs held out "
+          f"{card['glyph_held_out_accuracy']:.4f}")
+    for task, by_budget in card["transferability_on_validation"].items():
+        for budget, p in by_budget.items():
+            print(f"  {task:>5} {budget}/class: pretrained - random features "
+                  f"{p['difference']:+.3f} [{p['bootstrap'][0]:+.3f}, {p['bootstrap'][1]:+.3f}]")
+    return 0
+
+
+GRID_COMMAND = "python -m helpers grid"
+
+
+def _cmd_grid(args) -> int:
+    """Notebook 05's full grid, or part of it (``--tasks``/``--budgets``), into one JSON file."""
+    from helpers import data, experiment
+
+    if args.merge:
+        parts = [experiment.load_results(Path(p)) for p in args.merge]
+        rows = [r for part in parts for r in part["rows"]]
+        params = dict(parts[0]["parameters"], parts=[p["parameters"] for p in parts])
+        keys = [(r["task"], str(r["per_class"]), r["strategy"], r["seed"]) for r in rows]
+        if len(keys) != len(set(keys)):
+            print("error: the parts overlap (a cell appears twice)", file=sys.stderr)
+            return 2
+        experiment.save_results(Path(args.out), rows, params)
+        print(f"merged {len(parts)} parts, {len(rows)} runs -> {args.out}")
+        return 0
+    tasks = [t.strip() for t in args.tasks.split(",")]
+    bad = [t for t in tasks if t not in experiment.TASKS]
+    if bad:
+        print(f"error: unknown task(s) {bad}; choose from {list(experiment.TASKS)}", file=sys.stderr)
+        return 2
+    try:
+        budgets = [int(b) for b in args.budgets.split(",")]
+    except ValueError:
+        print(f"error: --budgets must be integers, like 1,2,5,20,100; not {args.budgets!r}",
+              file=sys.stderr)
+        return 2
+    seeds = list(range(args.seeds))
+    params = {"TASKS": tasks, "LABEL_BUDGETS": budgets, "SEEDS": args.seeds, "BATCH_SIZE": 32,
+              "TEST_IMAGES": 2000, "VAL_IMAGES": 500, "AUG_COPIES": experiment.AUG_COPIES,
+              "STEP_LIMITS": [experiment.MIN_STEPS, experiment.MAX_STEPS],
+              "LEARNING_RATES": {"scratch": list(experiment.SCRATCH_LEARNING_RATES),
+                                 "fine_tuning": list(experiment.TUNE_LEARNING_RATES)},
+              "command": " ".join([GRID_COMMAND] + sys.argv[2:])}
+    rows = experiment.run_grid([data.get_task(t) for t in tasks], budgets, seeds,
+                               batch_size=32, test_images=2000, val_images=500)
+    experiment.save_results(Path(args.out), rows, params)
+    print(experiment.format_verdicts(experiment.verdicts(rows)))
+    print(f"wrote {args.out}")
     return 0
 
 
@@ -202,9 +252,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_data)
 
     p = sub.add_parser("pretrain", help="retrain the source model and write its card")
-    p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's (models.PRETRAIN_EPOCHS)")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_pretrain)
+
+    p = sub.add_parser("grid", help="notebook 05's full experiment grid (long: see datasets/results)")
+    p.add_argument("--tasks", default=",".join(("look", "near", "far")))
+    p.add_argument("--budgets", default="1,2,5,20,100", help="labels per class")
+    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    p.add_argument("--out", default=str(config.BUILD_DIR / "grid.json"))
+    p.add_argument("--merge", nargs="+", metavar="PART",
+                   help="instead: merge grid files of disjoint parts into --out")
+    p.set_defaults(func=_cmd_grid)
 
     p = sub.add_parser("progress", help="summarise the quiz answers recorded on this machine")
     p.add_argument("--csv", help="also export every answer to this CSV file")
