@@ -17,6 +17,12 @@ A bank lives in ``notebooks/quizzes/<notebook>.yml``::
         tolerance: 0.5
         why: ...
 
+In a single-choice question the right option may not be more than twice as long as the
+longest distractor (``MAX_LENGTH_RATIO``): a learner who always picks the longest option would
+find it without knowing anything. Where the right answer really cannot be put shorter, the
+question says why in ``long_answer_reason``; tests/test_quiz_guard.py keeps such exceptions few
+and checks that reading only the options (longest, shortest, most hedged) scores about chance.
+
 ``show_quiz("02_freezing_layers", extra=[...])`` displays the bank as widgets in JupyterLab
 and as readable text (no answers) in papermill outputs and HTML exports.
 """
@@ -38,6 +44,9 @@ TYPES = ("single", "multiple", "truefalse", "numeric")
 # The whole quiz (answers and explanations included) travels in a quiz's output under this
 # type, so that `python -m helpers book` can give readers without a kernel a working checker.
 QUIZ_MIME = "application/vnd.tlw.quiz+json"
+# The right option of a single-choice question may be at most this many times as long (in
+# characters) as the longest wrong one, unless the question gives a ``long_answer_reason``.
+MAX_LENGTH_RATIO = 2.0
 
 
 class QuizBankError(ValueError):
@@ -61,6 +70,7 @@ class Question:
     tolerance: float = 0.0
     why: str = ""
     topic: str = ""
+    long_answer_reason: str = ""  # why the right option must be much longer than the others
 
     @property
     def correct_indices(self) -> set[int]:
@@ -105,7 +115,8 @@ def _parse_question(raw, source: str) -> Question:
     return Question(id=qid, type=str(raw.get("type", "")), text=str(raw.get("text", "")).strip(),
                     options=options, answer=None if answer is None else float(answer),
                     tolerance=float(raw.get("tolerance", 0.0)), why=str(raw.get("why", "")).strip(),
-                    topic=str(raw.get("topic", "")))
+                    topic=str(raw.get("topic", "")),
+                    long_answer_reason=str(raw.get("long_answer_reason") or "").strip())
 
 
 def validate_question(q: Question, source: str) -> None:
@@ -136,6 +147,15 @@ def validate_question(q: Question, source: str) -> None:
                             f"found {n_correct}")
     if q.type == "multiple" and n_correct < 1:
         raise QuizBankError(f"{where}: a multiple-choice question needs a correct option")
+    if q.type == "single" and not q.long_answer_reason:
+        right = len(q.options[next(iter(q.correct_indices))].text)
+        longest_wrong = max(len(o.text) for o in q.options if not o.correct)
+        if right > MAX_LENGTH_RATIO * longest_wrong:
+            raise QuizBankError(
+                f"{where}: the correct option ({right} characters) is more than "
+                f"{MAX_LENGTH_RATIO:g} times as long as the longest distractor ({longest_wrong}), "
+                "so picking the longest option finds it; lengthen the distractors, shorten the "
+                "answer, or say in 'long_answer_reason' why it must be this long")
 
 
 def load_bank(name_or_path, quiz_dir: Path = QUIZ_DIR) -> list[Question]:
@@ -231,9 +251,18 @@ def choice_question(id: str, text: str, options: dict[str, str], correct: str,
     """A single-choice question whose right answer comes from a measurement made in this run.
 
     ``options`` maps each option's text to its explanation; ``correct`` names the right one.
+    The measurement may pick any option, so the length rule of the banks holds for every one of
+    them: no option may be more than ``MAX_LENGTH_RATIO`` times as long as the longest other.
     """
     if correct not in options:
         raise QuizBankError(f"<live question {id}>: the correct answer {correct!r} is not an option")
+    lengths = sorted((len(t) for t in options), reverse=True)
+    if len(lengths) > 1 and lengths[0] > MAX_LENGTH_RATIO * lengths[1]:
+        longest = max(options, key=len)
+        raise QuizBankError(
+            f"<live question>, question {id}: the option {longest!r} is more than "
+            f"{MAX_LENGTH_RATIO:g} times as long as every other option; whenever the measurement "
+            "picks it, picking the longest option finds the answer. Balance the option texts")
     q = Question(id=id, type="single", text=text, topic=topic,
                  options=[Option(t, t == correct, why) for t, why in options.items()])
     validate_question(q, "<live question>")

@@ -41,6 +41,7 @@ def test_source_exercise_questions_are_covered():
     (lambda q: q.update(text=""), "text is empty"),
     (lambda q: q["options"][1].update(why=""), "no explanation"),
     (lambda q: q.update(options=q["options"][:1]), "at least two options"),
+    (lambda q: q["options"][0].update(text="a much longer right answer"), "more than 2 times as long"),
 ])
 def test_malformed_bank_names_file_and_question(tmp_path, mutate, message):
     import copy
@@ -168,6 +169,29 @@ def test_show_quiz_shuffles_for_the_learner(monkeypatch):
     expected = quiz.shuffled(quiz.load_bank("03_feature_extraction"), "ada")
     assert [[o.text for o in q.options] for q in shown.questions] == \
         [[o.text for o in q.options] for q in expected]
+
+
+def test_long_right_answer_needs_a_stated_reason(tmp_path):
+    long = {**GOOD, "options": [{"text": "a" * 21, "correct": True, "why": "right"},
+                                {"text": "b" * 10, "correct": False, "why": "wrong"}]}
+    with pytest.raises(quiz.QuizBankError, match=r"q1: the correct option \(21 characters\)"):
+        quiz.load_bank(_write(tmp_path, [long]))
+    exactly_twice = {**long, "options": [{**long["options"][0], "text": "a" * 20},
+                                         long["options"][1]]}
+    assert quiz.load_bank(_write(tmp_path, [exactly_twice]))[0].id == "q1"
+    reason = "the only correct wording names three conditions at once"
+    q = quiz.load_bank(_write(tmp_path, [{**long, "long_answer_reason": reason}]))[0]
+    assert q.long_answer_reason == reason
+    assert quiz.questions_from_data(quiz.quiz_data([q])) == [q]
+
+
+def test_live_choice_question_is_balanced_for_every_outcome():
+    options = {"fine-tuning": "x", "scratch CNN": "y", "logistic regression on raw pixels": "z"}
+    for right in ("fine-tuning", "scratch CNN"):
+        with pytest.raises(quiz.QuizBankError, match="Balance the option texts"):
+            quiz.choice_question("best", "Which won?", options, right)
+    balanced = {**options, "kNN on pretrained features": "w"}
+    assert quiz.choice_question("best", "Which won?", balanced, "scratch CNN").type == "single"
 
 
 def test_live_choice_question():
