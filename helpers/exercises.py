@@ -324,31 +324,50 @@ def check_augmentation(augment, images, recorder=None):
 
 # ---------------------------------------------------------------- notebook 05
 
-def check_best_strategy(answer, summary, task: str, budget, recorder=None):
-    """05: the best strategy of one cell, read from the summary."""
-    from helpers.experiment import best_strategy
+def check_control_on_validation(answer, summary, task: str, budget, recorder=None):
+    """05: the control (no pretrained weights) that *validation* ranks best in one cell."""
+    from helpers.experiment import CONTROLS, best_on_validation
 
-    expected = best_strategy(summary, task, str(budget))
-    return check("best_strategy", [
-        (not not_done(answer), "Assign a strategy name to the variable first."),
-        (lambda: answer == expected, f"{answer!r} is not the highest mean accuracy for task {task!r} "
-         f"with {budget} labels per class; filter summary on both keys, then take max by "
-         "'accuracy_mean'."),
-    ], f"{expected} wins there.", recorder)
+    expected = best_on_validation(summary, task, str(budget), CONTROLS)
+    on_test = max((s for s in summary if s["task"] == task and s["per_class"] == str(budget)
+                   and s["strategy"] in CONTROLS), key=lambda s: s["accuracy_mean"])["strategy"]
+    return check("control_on_validation", [
+        (not not_done(answer), "Assign a contender's name (a string) to best_control first."),
+        (answer in CONTROLS, f"{answer!r} is not a control: the controls use no pretrained weights, "
+         f"they are {CONTROLS}."),
+        (answer == expected or answer != on_test or on_test == expected,
+         f"{answer!r} has the best *test* accuracy. Choosing by test makes the chosen control look "
+         "better than it is; rank by 'val_accuracy_mean' instead."),
+        (answer == expected, f"{answer!r} is not the control with the highest 'val_accuracy_mean' "
+         f"for task {task!r} with {budget} labels per class; filter summary on task, "
+         "per_class (a string) and strategy in experiment.CONTROLS, then take the max."),
+    ], f"{expected}: the control validation ranks best there.", recorder)
 
 
-def check_constant_f1(value, y_true, recorder=None):
-    """05: macro-F1 of always predicting class 0."""
+def check_paired_gain(answer, rows, task: str, budget, strategy: str, control: str, recorder=None):
+    """05: the per-seed differences (strategy minus control) and their mean, paired by seed."""
     import numpy as np
-    from sklearn.metrics import f1_score
 
-    expected = f1_score(y_true, np.zeros_like(y_true), average="macro")
-    return check("constant_f1", [
-        (not not_done(value), "Assign the macro-F1 to f1_constant first."),
-        (lambda: abs(float(value) - expected) < 1e-6, f"Expected {expected:.4f}. Use "
-         "f1_score(y_true, predictions, average='macro'): it averages the F1 of every class, "
-         "and the never-predicted classes score zero."),
-    ], f"macro-F1 {expected:.3f}: three of the four classes score zero.", recorder)
+    from helpers.experiment import scores
+
+    a, b = scores(rows, task, budget, strategy), scores(rows, task, budget, control)
+    seeds = sorted(set(a) & set(b))
+    expected = np.array([a[s] - b[s] for s in seeds])
+    unpaired = np.mean(list(a.values())) - np.mean(list(b.values()))
+    value = None if not_done(answer) else np.asarray(answer, dtype=float).ravel()
+    return check("paired_gain", [
+        (value is not None, "Assign the list of per-seed differences to differences first."),
+        (lambda: len(value) == len(expected),
+         f"Expected one difference per seed ({len(expected)} seeds), got {len(value)}. Take the "
+         "rows of this task and budget, one per seed for each contender."),
+        (lambda: not np.allclose(value, -expected, atol=1e-9) or np.allclose(expected, 0),
+         f"The signs are flipped: compute {strategy} minus {control}."),
+        (lambda: np.allclose(value, expected, atol=1e-9),
+         "The differences must be paired: for each seed, subtract the control's accuracy on *that* "
+         f"seed's sample from {strategy}'s. Sort both by seed first."),
+    ], f"mean difference {expected.mean():+.3f} (the means of the two lists differ by "
+       f"{unpaired:+.3f} too, but only the paired list gives an interval that cancels each "
+       "sample's luck).", recorder)
 
 
 # ---------------------------------------------------------------- notebook 06

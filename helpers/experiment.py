@@ -52,6 +52,13 @@ LABELS = {"pixel_logreg": "logistic regression, pixels",
           "scratch": "scratch CNN (random init)",
           "feature_extraction": "feature extraction, pretrained",
           "fine_tuning": "fine-tuning, pretrained"}
+# A verdict in words, for live quiz questions built from measurements (the same length each).
+VERDICT_TEXT = {"ahead": "transfer is ahead: both 95% intervals of the paired difference sit above zero",
+                "behind": "transfer is behind: both 95% intervals of the paired difference sit below zero",
+                "can't tell": "the seeds can't tell: an interval of the paired difference includes zero"}
+VERDICT_WHY = {"ahead": "The interval sits above zero, so the gain is larger than the luck of the samples.",
+               "behind": "The interval sits below zero: the pretrained weights cost accuracy there.",
+               "can't tell": "The interval straddles zero, so the gap could be the luck of the samples."}
 TASK_LABELS = {"look": "same classes, new look", "near": "new classes, same look",
                "far": "new classes, new look (digits)"}
 

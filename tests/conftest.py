@@ -70,3 +70,12 @@ def course_run(request, tmp_path_factory):
                            str(out)], env=env, capture_output=True, text=True, timeout=3000)
     return {"out": out, "stdout": proc.stdout, "stderr": proc.stderr,
             "returncode": proc.returncode, "executed_by": "papermill"}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Print what tests attached as ``quiz_guard`` (the test-wise learner's scores), even under xdist."""
+    for rep in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
+        for name, value in getattr(rep, "user_properties", []):
+            if name == "quiz_guard" and rep.when == "call":
+                terminalreporter.write_sep("-", "quiz guard")
+                terminalreporter.write_line(value)

@@ -1,7 +1,6 @@
 """Every exercise check, on a correct and on a wrong answer; wrong answers get a specific hint."""
 
 import keras
-import numpy as np
 
 from helpers import data, exercises, models, pretrained, results
 
@@ -117,19 +116,33 @@ def test_lowered_learning_rate_check():
     assert "barely move" in exercises.check_lowered_learning_rate(model, 1e-2).message
 
 
-def test_best_strategy_and_constant_f1_checks():
-    summary = [{"task": "far", "per_class": "100", "strategy": s, "accuracy_mean": a}
-               for s, a in (("scratch", 0.5), ("fine_tuning", 0.9), ("feature_extraction", 0.7))]
-    assert exercises.check_best_strategy("fine_tuning", summary, "far", 100)
-    fb = exercises.check_best_strategy("scratch", summary, "far", 100)
-    assert not fb and "accuracy_mean" in fb.message
-    y = np.array([0, 1, 2, 3] * 5)
-    from sklearn.metrics import f1_score
+def test_control_on_validation_check():
+    """05-1: the control is chosen by validation accuracy; choosing by test fails with a hint."""
+    summary = [{"task": "far", "per_class": "5", "strategy": s, "accuracy_mean": t, "val_accuracy_mean": v}
+               for s, t, v in (("pixel_logreg", 0.70, 0.72), ("random_features", 0.60, 0.61),
+                               ("scratch", 0.74, 0.70), ("fine_tuning", 0.90, 0.90))]
+    assert exercises.check_control_on_validation("pixel_logreg", summary, "far", 5)
+    fb = exercises.check_control_on_validation("scratch", summary, "far", 5)   # best on test
+    assert not fb and "val_accuracy_mean" in fb.message and "test" in fb.message
+    fb = exercises.check_control_on_validation("fine_tuning", summary, "far", 5)  # not a control
+    assert not fb and "not a control" in fb.message
+    assert not exercises.check_control_on_validation(None, summary, "far", 5)
 
-    right = f1_score(y, np.zeros_like(y), average="macro")
-    assert exercises.check_constant_f1(right, y)
-    fb = exercises.check_constant_f1(0.25, y)  # the accuracy, not the macro-F1
-    assert not fb and "average='macro'" in fb.message
+
+def test_paired_gain_check():
+    """05-2: per-seed differences, paired by seed; unpaired or flipped answers fail with a hint."""
+    rows = [{"task": "near", "per_class": 2, "strategy": s, "seed": seed, "accuracy": acc}
+            for s, accs in (("fine_tuning", (0.80, 0.70, 0.90)), ("scratch", (0.75, 0.72, 0.80)))
+            for seed, acc in zip((2, 0, 1), accs, strict=True)]
+    right = [0.70 - 0.72, 0.90 - 0.80, 0.80 - 0.75]          # seeds 0, 1, 2
+    assert exercises.check_paired_gain(right, rows, "near", 2, "fine_tuning", "scratch")
+    fb = exercises.check_paired_gain([-d for d in right], rows, "near", 2, "fine_tuning", "scratch")
+    assert not fb and "minus" in fb.message
+    shuffled = [0.70 - 0.80, 0.90 - 0.75, 0.80 - 0.72]        # each list sorted by value, not seed
+    fb = exercises.check_paired_gain(shuffled, rows, "near", 2, "fine_tuning", "scratch")
+    assert not fb and "paired" in fb.message
+    fb = exercises.check_paired_gain(right[:2], rows, "near", 2, "fine_tuning", "scratch")
+    assert not fb and "one difference per seed" in fb.message
 
 
 def test_preprocessed_and_kfold_checks(near):

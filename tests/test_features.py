@@ -56,3 +56,32 @@ def test_regression_targets_and_model():
     assert t.shape == (3, 49)
     assert t[0, 0] == pytest.approx(x[0, :4, :4, 0].mean())
     assert features.build_regression_model().output.shape[-1] == 49
+
+
+def test_random_twin_has_the_architecture_but_not_the_weights(source_model):
+    twin = features.random_twin(source_model, seed=3)
+    assert [layer.name for layer in twin.layers] == [layer.name for layer in source_model.layers]
+    assert twin.count_params() == source_model.count_params()
+    a, b = source_model.get_layer("block1_conv1").kernel, twin.get_layer("block1_conv1").kernel
+    assert not np.allclose(a.numpy(), b.numpy())
+    again = features.random_twin(source_model, seed=3).get_layer("block1_conv1").kernel
+    assert np.array_equal(b.numpy(), again.numpy())
+
+
+def test_transferability_chooses_on_validation_and_scores_both_models(source_model):
+    import copy
+
+    far = data.far_task()
+    rows = features.transferability(source_model, far, [2], [0, 1], ["block2_pool", "features"],
+                                    val_images=100, test_images=200, progress=False)
+    assert [(r["per_class"], r["seed"]) for r in rows] == [(2, 0), (2, 1)]
+    for r in rows:
+        for name in ("pretrained", "random"):
+            assert r[f"{name}_layer"] in ("block2_pool", "features")
+            assert 0 <= r[f"{name}_val"] <= 1 and 0 <= r[f"{name}_test"] <= 1
+    scrambled = copy.copy(far)
+    scrambled.y_test = np.random.default_rng(0).permutation(far.y_test)
+    again = features.transferability(source_model, scrambled, [2], [0, 1], ["block2_pool", "features"],
+                                     val_images=100, test_images=200, progress=False)
+    for a, b in zip(rows, again, strict=True):   # test labels never change a choice
+        assert (a["pretrained_layer"], a["pretrained_val"]) == (b["pretrained_layer"], b["pretrained_val"])

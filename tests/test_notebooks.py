@@ -120,10 +120,15 @@ def test_notebook_runs_and_exercises_pass(executed, path):
 
 
 @pytest.mark.slow
-def test_welcome_features_beat_pixels(executed):
+def test_welcome_measures_transfer_against_its_controls(executed):
+    """00: every target gets pixels, random weights and pretrained features; nothing asserts a winner."""
     m = executed["00_welcome"][1]["metrics"]
-    assert max(m["near_features_accuracy"], m["near_block3_accuracy"]) > m["near_pixels_accuracy"]
-    assert m["source_test_accuracy"] >= 0.90
+    for target in ("look", "near", "far"):
+        for kind in ("pixels", "random_weights", "pretrained"):
+            assert 0 <= m[f"{target}_{kind}_accuracy"] <= 1, (target, kind)
+    assert 0 <= m["source_test_accuracy"] <= 1
+    source = "".join(c.source for c in executed["00_welcome"][0].cells)
+    assert "assert gain" not in source
 
 
 @pytest.mark.slow
@@ -145,8 +150,20 @@ def test_feature_extraction_claims(executed):
     assert m["speed"]["speedup"] > 1.5
     assert abs(m["speed"]["in_loop_accuracy"] - m["speed"]["cached_accuracy"]) < 0.1
     assert 0.25 < m["pixels_logreg_accuracy"] <= 1  # the baseline sits next to every strategy
-    ext = m["extractor_comparison"]
-    assert ext["classification-pretrained"] > ext["raw pixels"]
+    assert set(m["extractor_comparison"]) == {"raw pixels", "untrained CNN", "regression-pretrained",
+                                              "classification-pretrained"}
+    # the layer is chosen on validation scores, and every layer has a random-weight twin
+    probes = m["depth_probe_validation"]
+    assert set(probes) == {f"{t} / {k}" for t in ("near", "far") for k in ("pretrained", "random weights")}
+    for target, layer in m["chosen_layer"].items():
+        scores = probes[f"{target} / pretrained"]
+        assert scores[layer] == max(scores.values())
+    # the transferability assessment: paired intervals for every target and budget
+    assert {k.split()[0] for k in m["assessment"]} == {"look", "near", "far"}
+    for p in m["assessment"].values():
+        assert p["n"] == m["parameters"].get("ASSESS_SEEDS", p["n"]) and p["n"] >= 2
+        assert p["bootstrap"][0] <= p["difference"] <= p["bootstrap"][1]
+        assert p["verdict"] in ("ahead", "behind", "can't tell")
     mismatch = m["loss_mismatch"]
     assert mismatch["logits + from_logits=False"] < mismatch["softmax + from_logits=False (right)"] - 0.2
 
@@ -155,7 +172,10 @@ def test_feature_extraction_claims(executed):
 def test_fine_tuning_claims(executed):
     m = executed["04_fine_tuning"][1]["metrics"]
     assert m["distinct_images_cache_first"] > m["distinct_images_augment_first"]
-    assert m["fine_tuned_test_accuracy"] > 0.5
+    assert m["fine_tuned_test_accuracy"] > 0.3   # above chance (0.25): the run learned something
+    vals = m["val_accuracy_by_blocks"]
+    assert set(vals) == {"0 blocks", "1 block", "2 blocks", "3 blocks"}
+    assert vals[m["chosen_blocks"]] == max(vals.values())   # chosen on validation, not test
     moved = m["pitfalls_weight_change"]
     assert moved["original learning rate"] > moved["recipe (1 block, TUNE_LR)"]
     assert set(m["pitfalls_test_accuracy"]) == {"recipe (1 block, TUNE_LR)", "original learning rate",
@@ -167,15 +187,18 @@ def test_fine_tuning_claims(executed):
 
 @pytest.mark.slow
 def test_experiment_grid_recorded(executed):
+    """05 (quick mode): one target, one budget, two seeds, every contender and control."""
     m = executed["05_choosing_a_strategy"][1]["metrics"]
-    from helpers.experiment import STRATEGIES
+    from helpers.experiment import CONTROL_OF, STRATEGIES
 
     cells = {(s["task"], s["per_class"], s["strategy"]) for s in m["grid_summary"]}
-    assert len(cells) == 2 * 2 * len(STRATEGIES)
+    assert len(cells) == len(STRATEGIES) and all(s["seeds"] == 2 for s in m["grid_summary"])
     assert all(0 <= s["accuracy_mean"] <= 1 for s in m["grid_summary"])
-    assert len(m["decision_table"]) == 4
-    assert {v["verdict"] for v in m["verdicts"]} <= {"wins", "tie", "loses"}
-    assert len(m["verdicts"]) == 2 * 2 * (len(STRATEGIES) - 1)
+    (v,) = m["verdicts"]
+    for strategy, control in CONTROL_OF.items():
+        assert v[f"{strategy}_vs_{control}"]["n"] == 2
+    assert v["transfer_vs_control"]["verdict"] in ("ahead", "behind", "can't tell")
+    assert len(m["decision_table"]) == 9
 
 
 @pytest.mark.slow
@@ -185,7 +208,8 @@ def test_going_further_runs_offline(executed, course_run):
     assert len(m["kfold_accuracy"]) == 3
     for fold in m["kfold_indices"]:  # no test fold feeds early stopping or any other choice
         assert not set(fold["test"]) & (set(fold["train"]) | set(fold["val"]))
-    assert len(m["tabular_transfer"]) == 3
+    assert len(m["tabular_transfer"]) == 4 and "same network, random weights" in m["tabular_transfer"]
+    assert 0 <= m["source_model_random_probe_accuracy"] <= 1
     nb = executed["06_going_further"][0]
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
                      if o.get("output_type") == "stream")
