@@ -126,7 +126,8 @@ def test_cli_run_exit_code_non_zero_on_failure(tmp_path, capsys):
     ({"EPOCHS": -1}, "EPOCHS=-1 is out of range; allowed: an integer >= 1"),
     ({"EPOCHS": "abc"}, "EPOCHS must be an integer >= 1"),
     ({"LABELS_PER_CLASS": 0}, "LABELS_PER_CLASS=0 is out of range"),
-    ({"QUICK": "maybe"}, "QUICK must be True or False"),
+    ({"QUICK": "maybe"}, "QUICK must be True, False or None"),
+    ({"ASSESS_BUDGETS": "1,x"}, "ASSESS_BUDGETS='1,x' is out of range; allowed: comma-separated"),
 ])
 def test_bad_parameters_name_notebook_and_allowed_values(params, message):
     path = runner.notebook_path("03")
@@ -140,11 +141,25 @@ def test_run_course_rejects_a_name_no_chosen_notebook_takes():
         runner.run_course(["00", "01"], params={"PRETEXT_EPOCHS": 2}, progress=False)
 
 
-def test_label_budgets_validated():
+def test_label_budgets_target_and_quick_validated():
     path = runner.notebook_path("05")
-    assert runner.validate_parameters(path, {"LABEL_BUDGETS": "5,all"}) == {"LABEL_BUDGETS": "5,all"}
-    with pytest.raises(runner.ParameterError, match="comma-separated"):
-        runner.validate_parameters(path, {"LABEL_BUDGETS": "5,x"})
+    assert runner.validate_parameters(path, {"LABEL_BUDGETS": "2,20"}) == {"LABEL_BUDGETS": "2,20"}
+    assert runner.validate_parameters(path, {"LABEL_BUDGETS": "5"}) == {"LABEL_BUDGETS": "5"}
+    for bad in ("5,x", "5,all", "0"):
+        with pytest.raises(runner.ParameterError, match="comma-separated"):
+            runner.validate_parameters(path, {"LABEL_BUDGETS": bad})
+    assert runner.validate_parameters(path, {"TARGET": "far", "FULL_GRID": "False"}) == {
+        "TARGET": "far", "FULL_GRID": False}
+    with pytest.raises(runner.ParameterError,
+                       match="TARGET='moon' is out of range; allowed: 'look', 'near' or 'far'"):
+        runner.validate_parameters(path, {"TARGET": "moon"})
+    assert runner.validate_parameters(path, {"QUICK": "None"}) == {"QUICK": None}
+
+
+def test_runner_and_notebooks_share_one_list_of_rules():
+    from helpers import params
+
+    assert runner.PARAMETERS is params.PARAMETERS and runner.ParameterError is params.ParameterError
 
 
 def test_cli_rejects_bad_parameter_before_running(capsys):

@@ -17,45 +17,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers import config
+from helpers.params import PARAMETERS, ParameterError, check_value
 
 DEFAULT_OUT = config.BUILD_DIR / "executed"
 
 
 # ---------------------------------------------------------------- parameters
-
-def _positive(v):
-    return v >= 1
-
-
-def _non_negative(v):
-    return v >= 0
-
-
-def _budgets(v):
-    parts = [p.strip() for p in str(v).split(",")]
-    return bool(parts) and all(p == "all" or (p.isdigit() and int(p) >= 1) for p in parts)
-
-
-# name → (type, check, description of the allowed values)
-PARAMETERS = {
-    "QUICK": (bool, lambda v: True, "True or False"),
-    "SEED": (int, _non_negative, "an integer >= 0"),
-    "SEEDS": (int, _positive, "an integer >= 1"),
-    "EPOCHS": (int, _positive, "an integer >= 1"),
-    "LABELS_PER_CLASS": (int, _positive, "an integer >= 1"),
-    "BATCH_SIZE": (int, _positive, "an integer >= 1"),
-    "TEST_IMAGES": (int, _positive, "an integer >= 1"),
-    "TIMING_IMAGES": (int, lambda v: v >= 64, "an integer >= 64"),
-    "TIMING_EPOCHS": (int, lambda v: v >= 2, "an integer >= 2 (the first epoch is not timed)"),
-    "PRETEXT_IMAGES": (int, lambda v: v >= 100, "an integer >= 100"),
-    "PRETEXT_EPOCHS": (int, _positive, "an integer >= 1"),
-    "LABEL_BUDGETS": (str, _budgets, "comma-separated integers >= 1 or 'all', e.g. '5,20,all'"),
-}
-
-
-class ParameterError(ValueError):
-    """A parameter that a notebook does not take, or a value it cannot use."""
-
+# The rules (PARAMETERS) and ParameterError live in helpers.params, which the notebooks call
+# themselves, so a run started by plain papermill, nbconvert or JupyterLab gets the same message;
+# the runner checks before it starts a kernel.
 
 def notebook_path(name: str) -> Path:
     """``03``, ``03_feature_extraction`` or a path → the notebook file."""
@@ -89,11 +59,14 @@ def notebook_parameters(path: Path) -> dict:
 
 
 def coerce(value):
-    """A command-line string → bool, int, float or str (``-p EPOCHS 3`` gives the int 3)."""
+    """A command-line string → None, bool, int, float or str (``-p EPOCHS 3`` gives the int 3,
+    ``-p QUICK None`` gives None, as papermill's own ``-p`` does)."""
     if not isinstance(value, str):
         return value
     if value.lower() in ("true", "false"):
         return value.lower() == "true"
+    if value == "None":
+        return None
     for kind in (int, float):
         try:
             return kind(value)
@@ -111,15 +84,10 @@ def validate_parameters(path: Path, params: dict) -> dict:
             raise ParameterError(f"{path.stem}: unknown parameter {name!r}; this notebook takes "
                                  f"{', '.join(sorted(defaults))}")
         value = coerce(raw)
-        kind, ok, allowed = PARAMETERS[name]
-        if kind is str:
-            value = str(value)
-        if kind is bool and not isinstance(value, bool):
-            raise ParameterError(f"{path.stem}: {name} must be {allowed}, not {raw!r}")
-        if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-            raise ParameterError(f"{path.stem}: {name} must be {allowed}, not {raw!r}")
-        if not ok(value):
-            raise ParameterError(f"{path.stem}: {name}={value!r} is out of range; allowed: {allowed}")
+        if PARAMETERS.get(name, (None,))[0] is str and isinstance(value, (int, float)) \
+                and not isinstance(value, bool):
+            value = str(raw)  # -p LABEL_BUDGETS 5: the notebook reads a string
+        check_value(path.stem, name, value, shown=raw)
         checked[name] = value
     return checked
 
@@ -482,7 +450,8 @@ def sweep(notebook: str, grid: dict, seeds=(0,), jobs: int = 1, quick: bool = Fa
     outcomes = [(o["params"], o["status"], o["metrics"], o["error"]) for o in shipped]
     rows = []
     for combo in combos:
-        mine = [o for o in outcomes if all(o[0][k] == coerce(v) for k, v in combo.items())]
+        want = validate_parameters(path, combo)  # as the runs got them ("5" stays a string)
+        mine = [o for o in outcomes if all(o[0][k] == want[k] for k in combo)]
         failed = [o for o in mine if o[1] != "ok"]
         stats = {}
         for key in mine[0][2] if mine and not failed else []:

@@ -1,0 +1,99 @@
+"""The notebooks' parameters: one list of rules, checked the same way by every client.
+
+Each notebook's ``parameters`` cell sets names such as ``EPOCHS = 12``; papermill,
+``python -m helpers run -p NAME VALUE``, nbgrader or a learner editing the cell may change them.
+The first code cell after it calls::
+
+    from helpers import params
+    params.check_all("04_fine_tuning", globals())
+
+so a bad value stops the notebook at once with the same message the runner gives before it starts
+a kernel, e.g. ``04_fine_tuning: EPOCHS=-3 is out of range; allowed: an integer >= 1``, instead of
+an error many cells later. This module imports nothing heavy (no TensorFlow): it costs nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+# The live run's targets in notebook 05 (helpers.experiment.TASKS; kept here as plain strings so
+# checking a parameter never imports TensorFlow; tests/test_params.py checks the two agree).
+TARGETS = ("look", "near", "far")
+
+
+def _positive(v) -> bool:
+    return v >= 1
+
+
+def _non_negative(v) -> bool:
+    return v >= 0
+
+
+def _int_list(v) -> bool:
+    """``"1,2,5"`` (or a single integer, as papermill passes ``-p LABEL_BUDGETS 5``)."""
+    parts = [p.strip() for p in str(v).split(",")]
+    return all(p.isdigit() and int(p) >= 1 for p in parts)
+
+
+def _target(v) -> bool:
+    return v in TARGETS
+
+
+# name → (type, check, description of the allowed values). ``type`` is bool, int, str or None
+# (``None`` for QUICK: None, True or False); a ``str`` rule also takes an int (``-p NAME 5``).
+PARAMETERS = {
+    "QUICK": (None, lambda v: v is None or isinstance(v, bool),
+              "True, False or None (None follows TLW_QUICK)"),
+    "SEED": (int, _non_negative, "an integer >= 0"),
+    "SEEDS": (int, _positive, "an integer >= 1"),
+    "EPOCHS": (int, _positive, "an integer >= 1"),
+    "LABELS_PER_CLASS": (int, _positive, "an integer >= 1"),
+    "BATCH_SIZE": (int, _positive, "an integer >= 1"),
+    "TEST_IMAGES": (int, _positive, "an integer >= 1"),
+    "TIMING_IMAGES": (int, lambda v: v >= 64, "an integer >= 64"),
+    "TIMING_EPOCHS": (int, lambda v: v >= 2, "an integer >= 2 (the first epoch is not timed)"),
+    "PRETEXT_IMAGES": (int, lambda v: v >= 100, "an integer >= 100"),
+    "PRETEXT_EPOCHS": (int, _positive, "an integer >= 1"),
+    "LABEL_BUDGETS": (str, _int_list, "comma-separated integers >= 1, e.g. '5' or '2,20'"),
+    "ASSESS_SEEDS": (int, _positive, "an integer >= 1"),
+    "ASSESS_BUDGETS": (str, _int_list, "comma-separated integers >= 1, e.g. '1,2,5'"),
+    "TARGET": (str, _target, ", ".join(repr(t) for t in TARGETS[:-1]) + f" or {TARGETS[-1]!r}"),
+    "FULL_GRID": (bool, lambda v: True, "True or False"),
+}
+
+
+class ParameterError(ValueError):
+    """A parameter that a notebook does not take, or a value it cannot use."""
+
+
+def check_value(notebook: str, name: str, value, shown=None):
+    """``value`` if it is allowed for ``name``, else ParameterError naming the notebook, the
+    parameter, the value (``shown``, when the caller had it in another form) and what is allowed.
+    A name without a rule is an error too: every parameter must have one."""
+    shown = value if shown is None else shown
+    if name not in PARAMETERS:
+        raise ParameterError(f"{notebook}: {name} has no rule in helpers/params.py; "
+                             f"known parameters: {', '.join(sorted(PARAMETERS))}")
+    kind, ok, allowed = PARAMETERS[name]
+    if kind is bool and not isinstance(value, bool):
+        raise ParameterError(f"{notebook}: {name} must be {allowed}, not {shown!r}")
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ParameterError(f"{notebook}: {name} must be {allowed}, not {shown!r}")
+    if kind is str and (isinstance(value, bool) or not isinstance(value, (str, int))):
+        raise ParameterError(f"{notebook}: {name} must be {allowed}, not {shown!r}")
+    if kind is None and not ok(value):
+        raise ParameterError(f"{notebook}: {name} must be {allowed}, not {shown!r}")
+    if not ok(value):
+        raise ParameterError(f"{notebook}: {name}={value!r} is out of range; allowed: {allowed}")
+    return value
+
+
+def check(notebook: str, **values) -> dict:
+    """Check the named values, e.g. ``check("04_fine_tuning", EPOCHS=EPOCHS)``; return them."""
+    return {name: check_value(notebook, name, value) for name, value in values.items()}
+
+
+def check_all(notebook: str, namespace: Mapping) -> dict:
+    """Check every parameter found in ``namespace`` (a notebook passes ``globals()``); return
+    the checked names and values. Names without a rule (``np``, ``VAL_IMAGES``...) are left alone."""
+    return check(notebook, **{name: namespace[name] for name in PARAMETERS if name in namespace})
