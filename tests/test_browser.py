@@ -3,6 +3,12 @@
 Starts JupyterLab on a free loopback port with a token, opens a notebook holding a quiz cell,
 runs it, answers wrong then right, and checks the explanation and the score a learner sees.
 A screenshot is kept in build/test-artifacts/. The server is stopped by its PID.
+
+On a loaded machine JupyterLab can be slow to learn the kernel specs and then asks which kernel
+to use: a "Select Kernel" dialog that covers the page and swallows every click. So the kernel is
+started through the server's REST API first (a session for the notebook's path, which JupyterLab
+joins instead of asking), the test waits until the server reports it idle, and any dialog that
+still appears is accepted (for "Select Kernel": the default kernel) before each action.
 """
 
 import json
@@ -26,10 +32,117 @@ ARTIFACTS = ROOT / "build" / "test-artifacts"
 pytestmark = pytest.mark.browser
 
 
+TIMEOUT_S = 300          # kernel start and page load on a loaded 2-core machine
+NOTEBOOK = "quiz_check.ipynb"
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# ---------------------------------------------------------------- the server's REST API
+
+def _api(server, path, method="GET", body=None, timeout=10):
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"{server['base']}{path}", data=data, method=method,
+                                     headers={"Authorization": f"token {server['token']}",
+                                              "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=timeout) as r:
+        return json.load(r)
+
+
+def start_kernel_for(server, path: str) -> str:
+    """A session (and its kernel) for the notebook at ``path``: JupyterLab joins it when it opens
+    the notebook, so it never has to ask which kernel to start. Returns the kernel's id."""
+    for session in _api(server, "/api/sessions"):
+        if session.get("path") == path and session.get("kernel"):
+            return session["kernel"]["id"]
+    session = _api(server, "/api/sessions", "POST", {
+        "path": path, "name": path, "type": "notebook", "kernel": {"name": "python3"}},
+        timeout=TIMEOUT_S)
+    return session["kernel"]["id"]
+
+
+def ping_kernel(server, kernel_id: str, timeout: float = TIMEOUT_S) -> bool:
+    """Ask the new kernel for its info over its own connection file and wait for the answer.
+
+    The server reports a kernel "starting" until the kernel has said something on its IOPub
+    channel, which it does only when asked; JupyterLab asks when it connects. Asking here first
+    lets the test wait for "idle" before a page is even opened. False if there is no connection
+    file to use (then the page's own connection does it)."""
+    from jupyter_client import BlockingKernelClient
+
+    connection = server["workdir"] / "rt" / f"kernel-{kernel_id}.json"
+    if not connection.is_file():
+        return False
+    client = BlockingKernelClient(connection_file=str(connection))
+    client.load_connection_file()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=timeout)
+    finally:
+        client.stop_channels()
+    return True
+
+
+def wait_kernel_idle(server, path: str, timeout: float = TIMEOUT_S) -> str:
+    """Until the server reports the kernel of ``path``'s session idle (started and answering);
+    returns its id. The session is looked up on every poll: if a dialog made JupyterLab start
+    another kernel, that is the one to wait for."""
+    deadline, state = time.time() + timeout, None
+    while time.time() < deadline:
+        try:
+            kernels = [s["kernel"]["id"] for s in _api(server, "/api/sessions")
+                       if s.get("path") == path and s.get("kernel")]
+            state = _api(server, f"/api/kernels/{kernels[0]}").get("execution_state") \
+                if kernels else "no session"
+        except OSError as err:  # the kernel was just replaced, or the server is busy
+            state = f"unreachable ({err})"
+        if state == "idle":
+            return kernels[0]
+        time.sleep(0.5)
+    raise TimeoutError(f"the kernel of {path} not idle after {timeout:.0f} s (last: {state})")
+
+
+# ---------------------------------------------------------------- dialogs
+
+DIALOG = ".jp-Dialog"
+
+
+def accept_dialog(page, seen: list) -> None:
+    """Accept whatever JupyterLab dialog is open: for "Select Kernel" that starts the kernel the
+    dialog proposes (the notebook's own); a dialog without an accept button is closed."""
+    dialog = page.locator(DIALOG).first
+    try:
+        seen.append(" ".join(dialog.inner_text(timeout=5_000).split())[:200])
+    except Exception:  # it closed by itself meanwhile
+        return
+    accept = dialog.locator(".jp-Dialog-button.jp-mod-accept")
+    try:
+        if accept.count():
+            accept.first.click(timeout=10_000)
+        else:
+            page.keyboard.press("Escape")
+    except Exception:
+        page.keyboard.press("Escape")
+
+
+def watch_dialogs(page) -> list:
+    """Accept dialogs before every action Playwright performs; returns what they said."""
+    seen = []
+    page.add_locator_handler(page.locator(DIALOG).first, lambda _: accept_dialog(page, seen))
+    return seen
+
+
+def clear_dialogs(page, seen: list) -> None:
+    """The same, now (waits such as ``wait_for_selector`` do not run locator handlers)."""
+    for _ in range(5):
+        if not page.locator(DIALOG).count():
+            return
+        accept_dialog(page, seen)
+        page.wait_for_timeout(500)
 
 
 @pytest.fixture
@@ -40,7 +153,7 @@ def jupyterlab(tmp_path):
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
         'from helpers import quiz\nquiz.show_quiz("00_welcome")')])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, tmp_path / "quiz_check.ipynb")
+    nbformat.write(nb, tmp_path / NOTEBOOK)
     port, token = _free_port(), secrets.token_hex(16)
     env = {**os.environ, "TLW_PROGRESS_FILE": str(tmp_path / "progress.json"),
            "JUPYTER_CONFIG_DIR": str(tmp_path / "cfg"), "JUPYTER_RUNTIME_DIR": str(tmp_path / "rt")}
@@ -63,7 +176,8 @@ def jupyterlab(tmp_path):
                 if time.time() > deadline or proc.poll() is not None:
                     raise RuntimeError("JupyterLab did not start") from None
                 time.sleep(0.5)
-        yield f"http://127.0.0.1:{port}/lab/tree/quiz_check.ipynb?token={token}", tmp_path
+        yield {"base": f"http://127.0.0.1:{port}", "token": token, "workdir": tmp_path,
+               "url": f"http://127.0.0.1:{port}/lab/tree/{NOTEBOOK}?token={token}"}
     finally:
         proc.terminate()
         try:
@@ -76,20 +190,30 @@ def test_quiz_in_jupyterlab(jupyterlab):
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import sync_playwright
 
-    url, workdir = jupyterlab
+    server = jupyterlab
+    workdir = server["workdir"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    if ping_kernel(server, start_kernel_for(server, NOTEBOOK)):
+        wait_kernel_idle(server, NOTEBOOK)
     args = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
             "--disable-background-networking", "--disable-component-update", "--disable-sync"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
         page = browser.new_page(viewport={"width": 1300, "height": 1000})
+        page.set_default_timeout(60_000)
+        dialogs = watch_dialogs(page)
         try:
-            page.goto(url)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=180_000)
+            page.goto(server["url"], timeout=TIMEOUT_S * 1000)
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_S * 1000)
+            clear_dialogs(page, dialogs)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
-                                   "#jp-main-statusbar :text('Idle')", timeout=180_000)
+                                   "#jp-main-statusbar :text('Idle')", timeout=TIMEOUT_S * 1000)
+            sessions = [s for s in _api(server, "/api/sessions") if s["path"] == NOTEBOOK]
+            assert len(sessions) == 1, sessions  # JupyterLab joined the session, not a second one
             question = page.locator(".tlw-question").first
             for attempt in range(4):  # a run sent before the kernel connection is up is dropped
+                clear_dialogs(page, dialogs)
+                wait_kernel_idle(server, NOTEBOOK)
                 page.locator(".jp-Cell .jp-InputArea-editor").first.click()
                 page.keyboard.press("Shift+Enter")
                 try:
@@ -121,6 +245,8 @@ def test_quiz_in_jupyterlab(jupyterlab):
         finally:
             page.screenshot(path=str(ARTIFACTS / "quiz_in_jupyterlab.png"), full_page=True)
             browser.close()
+            if dialogs:
+                print("dialogs accepted:", *dialogs, sep="\n  ")
     answers = json.loads((workdir / "progress.json").read_text())["answers"]
     assert [(a["question"], a["correct"]) for a in answers] == [
         ("benefit-of-transfer", False), ("benefit-of-transfer", True)]
