@@ -120,15 +120,30 @@ def random_twin(model, seed: int):
     return twin
 
 
-def layer_features(model, layer_names, images) -> dict:
-    """{layer: pooled features of ``images``}, every layer from one forward pass."""
+_BY_DEPTH: dict = {}
+
+
+def _by_depth(model, layer_names: tuple):
+    """One model with an output per layer, built once per (model, layers) and kept, so Keras
+    traces its predict step once instead of on every call."""
     import keras
 
-    outputs = [pooled_extractor(model, name).output for name in layer_names]
-    every_layer = keras.Model(model.input, outputs, name="features_by_depth")
-    feats = every_layer.predict(np.asarray(images), batch_size=512, verbose=0)
-    feats = feats if isinstance(feats, list) else [feats]
-    return dict(zip(layer_names, feats, strict=True))
+    key = (id(model), layer_names)
+    if key not in _BY_DEPTH or _BY_DEPTH[key][0] is not model:
+        outputs = [pooled_extractor(model, name).output for name in layer_names]
+        _BY_DEPTH[key] = (model, keras.Model(model.input, outputs, name="features_by_depth"))
+    return _BY_DEPTH[key][1]
+
+
+def layer_features(model, layer_names, images) -> dict:
+    """{layer: pooled features of ``images``}, every layer from one forward pass."""
+    every_layer = _by_depth(model, tuple(layer_names))
+    images = np.asarray(images, dtype="float32")
+    chunks = []   # called directly, 512 images at a time: no predict step to trace per shape
+    for start in range(0, len(images), 512):
+        out = every_layer(images[start:start + 512], training=False)
+        chunks.append([np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])])
+    return {name: np.concatenate([c[i] for c in chunks]) for i, name in enumerate(layer_names)}
 
 
 def transferability(model, task, budgets, seeds, layer_names, val_images: int = 500,
@@ -255,14 +270,10 @@ def depth_probe(model, layer_names, x_train, y_train, x_test, y_test, seed: int 
 
     One model with an output per layer: a single forward pass gives every layer's features.
     """
-    import keras
-
-    outputs = [pooled_extractor(model, name).output for name in layer_names]
-    every_layer = keras.Model(model.input, outputs, name="features_by_depth")
-    train_f = every_layer.predict(np.asarray(x_train), batch_size=512, verbose=0)
-    test_f = every_layer.predict(np.asarray(x_test), batch_size=512, verbose=0)
-    return {name: linear_probe(a, y_train, b, y_test, seed)
-            for name, a, b in zip(layer_names, train_f, test_f, strict=True)}
+    train_f = layer_features(model, layer_names, x_train)
+    test_f = layer_features(model, layer_names, x_test)
+    return {name: linear_probe(train_f[name], y_train, test_f[name], y_test, seed)
+            for name in layer_names}
 
 
 def regression_pretext_targets(images, size: int = 7) -> np.ndarray:

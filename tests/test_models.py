@@ -58,3 +58,18 @@ def test_corrupt_model_file_gives_clear_error(tmp_path):
 def test_source_base_outputs_features(source_model):
     base = models.source_base(source_model)
     assert base.output.shape[-1] == models.FILTERS[-1]
+
+
+def test_source_assessment_uses_validation_only(source_model, monkeypatch):
+    """The recipe is chosen on the targets' validation splits: test labels never change it."""
+    from helpers import data
+
+    kw = dict(tasks=("far",), budgets=(1,), seeds=2, layers=("block2_pool", "features"),
+              progress=False)
+    before = models.assess_on_validation(source_model, **kw)
+    far = data.far_task()
+    monkeypatch.setattr(far, "y_test", np.random.default_rng(0).permutation(far.y_test))
+    monkeypatch.setattr(far, "x_test", np.zeros_like(far.x_test))
+    assert models.assess_on_validation(source_model, **kw) == before
+    p = before["far"]["1"]
+    assert p["n"] == 2 and p["bootstrap"][0] <= p["difference"] <= p["bootstrap"][1]
