@@ -372,23 +372,35 @@ def check_paired_gain(answer, rows, task: str, budget, strategy: str, control: s
 
 # ---------------------------------------------------------------- notebook 06
 
-def check_preprocessed(batch, name: str, raw, recorder=None):
-    """06: ``raw`` RGB pixels passed through the family's own ``preprocess_input``."""
+def check_preprocessed(batch, name: str, images, recorder=None):
+    """06: ``images`` (grey, 0..1) as 96×96 RGB 0..255 pixels, through the family's own
+    ``preprocess_input``.
+
+    The expectation is rebuilt from ``images``, never from the learner's ``raw``: some
+    ``preprocess_input`` functions change a float array in place, so ``raw`` may already hold
+    the answer after a correct ``ready = preprocess_input(raw)``.
+    """
     import numpy as np
 
-    from helpers.applications import preprocess_input
+    from helpers.applications import preprocess_input, to_rgb_batch
 
     if not_done(batch):
         return check("preprocessed", [(False, "Assign the preprocessed batch first.")], "")
-    expected = np.asarray(preprocess_input(name)(np.array(raw, dtype="float32", copy=True)))
+    pixels = np.asarray(to_rgb_batch(images), dtype="float32")
+    expected = np.asarray(preprocess_input(name)(pixels.copy()))
     batch = np.asarray(batch)
     return check("preprocessed", [
         (batch.shape == expected.shape, f"Shape {batch.shape} should stay {expected.shape}: "
          "preprocess_input changes values, not shape."),
+        (lambda: not np.allclose(batch, pixels / 255.0, atol=1e-4),
+         "These are the pixels divided by 255 (0..1). Each family scales in its own way: pass the "
+         f"0..255 pixels to keras.applications' preprocess_input for {name}."),
+        (lambda: not np.allclose(batch, pixels, atol=1e-4),
+         "These are still the raw 0..255 pixels: pass them through preprocess_input."),
         (lambda: np.allclose(batch, expected, atol=1e-4),
          f"Values in [{batch.min():.2f}, {batch.max():.2f}], expected [{expected.min():.2f}, "
-         f"{expected.max():.2f}]. Use keras.applications.{name.lower()}... preprocess_input on "
-         "0-255 pixels, not pixels already divided by 255."),
+         f"{expected.max():.2f}]. Use {name}'s own preprocess_input (keras.applications."
+         f"{'mobilenet_v2' if name == 'MobileNetV2' else 'efficientnet'}), once, on 0..255 pixels."),
     ], f"values now in [{expected.min():.1f}, {expected.max():.1f}], as {name} expects.", recorder)
 
 

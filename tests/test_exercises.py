@@ -148,11 +148,17 @@ def test_paired_gain_check():
 def test_preprocessed_and_kfold_checks(near):
     from helpers import applications
 
-    raw = applications.to_rgb_batch(near.x_test[:2])
-    good = keras.applications.mobilenet_v2.preprocess_input(raw.copy())
-    assert exercises.check_preprocessed(good, "MobileNetV2", raw)
-    fb = exercises.check_preprocessed(raw / 255.0, "MobileNetV2", raw)
-    assert not fb and "preprocess_input" in fb.message
+    images = near.x_test[:2]
+    raw = applications.to_rgb_batch(images)
+    good = keras.applications.mobilenet_v2.preprocess_input(raw)   # the natural answer: no .copy()
+    assert exercises.check_preprocessed(good, "MobileNetV2", images)
+    raw = applications.to_rgb_batch(images)
+    fb = exercises.check_preprocessed(raw / 255.0, "MobileNetV2", images)
+    assert not fb and "divided by 255" in fb.message
+    fb = exercises.check_preprocessed(raw, "MobileNetV2", images)
+    assert not fb and "still the raw" in fb.message
+    twice = keras.applications.mobilenet_v2.preprocess_input(good.copy())
+    assert not exercises.check_preprocessed(twice, "MobileNetV2", images)
     assert exercises.check_kfold_scores([0.8, 0.85, 0.9], 3)
     assert "same split" in exercises.check_kfold_scores([0.8, 0.8, 0.8], 3).message
     assert "Expected 3 scores" in exercises.check_kfold_scores([0.8, 0.9], 3).message
