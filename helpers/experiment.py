@@ -554,7 +554,7 @@ def _interval(p: dict) -> str:
 
 def markdown_table(grid: dict) -> str:
     """README's table of a grid file: accuracy per contender, the paired verdicts, the sizes."""
-    rows, params = grid["rows"], grid["parameters"]
+    rows = grid["rows"]
     summary = aggregate(rows)
     head = ["target", "labels/class", *(LABELS[s] for s in STRATEGIES),
             "pretrained FE − random FE", "fine-tuning − scratch",
@@ -590,5 +590,5 @@ def markdown_table(grid: dict) -> str:
               "Differences are paired by seed, with the exact 95% bootstrap interval in brackets; "
               "the verdict says \"ahead\" or \"behind\" only when that interval and the t-interval "
               "both leave out zero, \"can't tell\" otherwise. Bold: highest mean test accuracy "
-              f"of the row. Settings: {json.dumps(params, sort_keys=True)}."]
+              "of the row. Made with `python -m helpers grid` (datasets/results/README.md)."]
     return "\n".join(lines)
