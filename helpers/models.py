@@ -185,10 +185,9 @@ def pretrain_source_model(epochs: int = PRETRAIN_EPOCHS, seed: int = PRETRAIN_SE
         "reproduce": "python -m helpers pretrain",
     }
     card["transferability_on_validation"] = assess_on_validation(model)
-    # the smoothed loss is a local function that load_model could not rebuild: save the model
-    # compiled with the plain loss (its weights are what matter; no optimizer state is kept)
-    model.compile(loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-    save_model_atomically(model, path)
+    # Saved uncompiled: the smoothed loss is a local function load_model could not rebuild, and
+    # an optimizer's state is of no use to anyone who transfers the weights.
+    save_model_atomically(keras.Model(model.inputs, model.outputs, name=model.name), path)
     card_path = Path(path).with_suffix(".json")
     from helpers.data import atomic_write_text
 
