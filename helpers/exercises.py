@@ -66,8 +66,20 @@ def not_done(value) -> bool:
 
 # ---------------------------------------------------------------- notebook 00
 
-def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, recorder=None):
-    """00: a balanced sample of ``per_class`` images per class."""
+def _all_rows_in(sample, pool) -> bool:
+    """True if every image of ``sample`` is, pixel for pixel, one of the images of ``pool``."""
+    import numpy as np
+
+    pool = np.ascontiguousarray(pool)
+    sample = np.ascontiguousarray(np.asarray(sample, dtype=pool.dtype))
+    known = {hash(row.tobytes()) for row in pool.reshape(len(pool), -1)}
+    return all(hash(row.tobytes()) in known for row in sample.reshape(len(sample), -1))
+
+
+def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, recorder=None, *,
+                          train=None, task: str = "the task"):
+    """00: a balanced sample of ``per_class`` images per class, drawn from ``train`` (the task's
+    training images, when given; ``task`` names the task's variable in the hint)."""
     import numpy as np
 
     if not_done(x_small) or not_done(y_small):
@@ -81,7 +93,12 @@ def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, re
         ((counts == per_class).all(), f"Classes are unbalanced: counts per class {counts.tolist()}. "
          "few_shot(x, y, per_class, seed) samples every class equally."),
         (np.asarray(x_small).shape[1:] == (28, 28, 1), "Images should keep the shape (28, 28, 1)."),
-    ], f"{len(y_small)} images, {per_class} per class.", recorder)
+        (lambda: train is None or _all_rows_in(x_small, train),
+         f"These images are not all from {task}.x_train: draw the sample from the training split, "
+         f"data.few_shot({task}.x_train, {task}.y_train, ...); {task}.x_test is kept for scoring "
+         "models, and an image you train on would no longer test anything."),
+    ], f"{len(y_small)} images, {per_class} per class"
+       f"{'' if train is None else ', all from the training split'}.", recorder)
 
 
 def check_features(feats, base, images, recorder=None):
@@ -146,17 +163,62 @@ def check_layer_slice(names, model, n: int, recorder=None):
 
 # ---------------------------------------------------------------- notebook 02
 
+def _call_nodes(model, layer) -> list:
+    """The places (graph nodes) where ``layer`` is called inside the functional ``model``."""
+    nodes = {id(node) for group in getattr(model, "_nodes_by_depth", {}).values() for node in group}
+    return [node for node in getattr(layer, "_inbound_nodes", []) if id(node) in nodes]
+
+
+def check_model_as_layer(model, base, num_classes: int, recorder=None):
+    """02: a new functional model that calls the pretrained ``base`` as one layer, with
+    ``training=False``, followed by a new head with ``num_classes`` outputs."""
+    import keras
+
+    if not_done(model):
+        return check("model_as_layer", [(False, "Assign the new model to the variable first.")], "")
+    is_model = isinstance(model, keras.Model)
+    layers = list(getattr(model, "layers", []))
+    inside = any(layer is base for layer in layers)
+    copied = is_model and not inside and any(layer is inner for layer in layers for inner in base.layers)
+    calls = _call_nodes(model, base) if inside else []
+    out_shape = tuple(model.outputs[0].shape) if is_model and getattr(model, "outputs", None) else None
+    return check("model_as_layer", [
+        (is_model, "Build a keras.Model(inputs, outputs), not a single layer or a tensor."),
+        (not copied, "Your model holds the base's layers one by one (it was built from base.input or "
+         "base.output). Use the base itself as one layer: inputs = keras.Input(shape=(28, 28, 1)); "
+         "x = base(inputs, training=False)."),
+        (inside, "The pretrained base is not one of your model's layers: call the very `base` object "
+         "on a new keras.Input, x = base(inputs, training=False), not another model."),
+        (not isinstance(model, keras.Sequential), "A Sequential model calls the base without a "
+         "training argument. Use the functional API so you can write x = base(inputs, training=False)."),
+        (lambda: calls and all(node.arguments.kwargs.get("training") is False for node in calls),
+         "Call the base with training=False: x = base(inputs, training=False). It states that the "
+         "pretrained base runs in inference mode (BatchNormalization with its stored statistics) "
+         "whenever the outer call does not say otherwise."),
+        (lambda: out_shape == (None, num_classes), f"The new head should give {num_classes} outputs "
+         f"(one per class); your model gives {out_shape}."),
+    ], f"the base is one layer of a {len(layers)}-layer model, called with training=False, under a "
+       f"new {num_classes}-class head.", recorder)
+
+
 def check_freeze_all_but_top(model, n: int, recorder=None):
     """02: every layer frozen except the last ``n``."""
     flags = [layer.trainable for layer in model.layers]
     expected = [False] * (len(flags) - n) + [True] * n
     wrong = [layer.name for layer, f, e in zip(model.layers, flags, expected, strict=True) if f != e]
+    inverted = flags == [not e for e in expected]
+    trainable = sum(flags)
     return check("freeze_all_but_top", [
         (model.trainable, "model.trainable is False, which freezes everything; set the flag on the "
          "individual layers instead."),
+        (not inverted, f"It is the other way round: the last {n} layers are frozen and the rest train. "
+         f"model.layers[:-{n}] is every layer *except* the last {n}; model.layers[-{n}:] is the last {n}."),
+        (not wrong or trainable != n, f"{trainable} layers are trainable, but not the last {n}: "
+         f"{wrong[:5]}{'...' if len(wrong) > 5 else ''} have the wrong flag. Start from a fresh model "
+         f"and loop over model.layers[:-{n}]."),
         (not wrong, f"These layers have the wrong flag: {wrong[:5]}{'...' if len(wrong) > 5 else ''}. "
          f"Loop over model.layers[:-{n}] setting trainable = False, and make sure the last {n} "
-         "stay True."),
+         f"stay True ({trainable} trainable now)."),
     ], f"only the last {n} layers are trainable: {[layer.name for layer in model.layers[-n:]]}.", recorder)
 
 

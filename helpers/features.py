@@ -109,15 +109,40 @@ def probe(train_f, train_y, val_f, val_y, seed: int = 0, c_values=PROBE_C):
     return best
 
 
-def random_twin(model, seed: int):
-    """The same architecture as ``model`` with fresh random weights: the control for transfer."""
+def random_twin(model, seed: int, calibrate_on=None):
+    """The same architecture as ``model`` with fresh random weights: the control for transfer.
+
+    ``calibrate_on`` (images): set its BatchNormalization statistics from them (see
+    :func:`calibrate_batchnorm`), so the control normalises its own activations, as the
+    pretrained model does with its source statistics.
+    """
     import keras
 
     from helpers.models import set_seed
 
     set_seed(seed)
     twin = keras.models.clone_model(model)  # same layers, newly initialised weights
+    if calibrate_on is not None:
+        calibrate_batchnorm(twin, calibrate_on)
     return twin
+
+
+def calibrate_batchnorm(model, images, max_images: int = 2048):
+    """Set every BatchNormalization layer's moving mean and variance to the statistics of
+    ``images`` (unlabelled), layer after layer, in one forward pass. Newly initialised layers
+    hold mean 0 and variance 1, which leaves a random network's activations tiny and lopsided."""
+    import keras
+
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [layer.momentum for layer in bns]
+    try:
+        for layer in bns:
+            layer.momentum = 0.0          # the moving statistics become this batch's statistics
+        model(np.asarray(images, dtype="float32")[:max_images], training=True)
+    finally:
+        for layer, momentum in zip(bns, saved, strict=True):
+            layer.momentum = momentum
+    return model
 
 
 _BY_DEPTH: dict = {}
@@ -132,6 +157,8 @@ def _by_depth(model, layer_names: tuple):
     if key not in _BY_DEPTH or _BY_DEPTH[key][0] is not model:
         outputs = [pooled_extractor(model, name).output for name in layer_names]
         _BY_DEPTH[key] = (model, keras.Model(model.input, outputs, name="features_by_depth"))
+        while len(_BY_DEPTH) > 8:        # random twins come and go: keep only the recent ones
+            _BY_DEPTH.pop(next(iter(_BY_DEPTH)))
     return _BY_DEPTH[key][1]
 
 
@@ -152,7 +179,8 @@ def transferability(model, task, budgets, seeds, layer_names, val_images: int = 
     random-init twin (one per seed), on the same few-shot samples.
 
     For each (budget, seed) and each of the two models, the layer and C are chosen on
-    validation; test accuracy is read once, for that choice. Returns one row per
+    validation; test accuracy is read once, for that choice. Each sample gets its own twin,
+    with BatchNormalization statistics calibrated on that sample's (unlabelled) images. Returns one row per
     (budget, seed) with both models' validation and test accuracy and their chosen layers.
     """
     from tqdm.auto import tqdm
@@ -165,15 +193,14 @@ def transferability(model, task, budgets, seeds, layer_names, val_images: int = 
                                                                           ("test", test[0]))}
     rows = []
     jobs = [(b, s) for s in seeds for b in budgets]
-    twins: dict = {}
     for budget, seed in tqdm(jobs, desc="assessment", disable=not progress):
-        if seed not in twins:
-            twin = random_twin(model, 10_000 + seed)
-            twins = {seed: {split: layer_features(twin, layer_names, x)
-                            for split, x in (("val", val[0]), ("test", test[0]))} | {"model": twin}}
         x, y = few_shot(task.x_train, task.y_train, budget, seed=seed)
+        # a random twin per sample, its BatchNormalization calibrated on that sample's images
+        twin = random_twin(model, 10_000 + seed, calibrate_on=x)
+        rnd = {split: layer_features(twin, layer_names, images)
+               for split, images in (("val", val[0]), ("test", test[0]))}
         row = {"per_class": budget, "seed": seed}
-        for name, m, feats in (("pretrained", model, pre), ("random", twins[seed]["model"], twins[seed])):
+        for name, m, feats in (("pretrained", model, pre), ("random", twin, rnd)):
             train = layer_features(m, layer_names, x)
             fits = {layer: probe(train[layer], y, feats["val"][layer], val[1], seed)
                     for layer in layer_names}

@@ -187,7 +187,7 @@ def pretrain_source_model(epochs: int = PRETRAIN_EPOCHS, seed: int = PRETRAIN_SE
     card["transferability_on_validation"] = assess_on_validation(model)
     # Saved uncompiled: the smoothed loss is a local function load_model could not rebuild, and
     # an optimizer's state is of no use to anyone who transfers the weights.
-    save_model_atomically(keras.Model(model.inputs, model.outputs, name=model.name), path)
+    save_model_atomically(keras.Model(model.inputs[0], model.outputs[0], name=model.name), path)
     card_path = Path(path).with_suffix(".json")
     from helpers.data import atomic_write_text
 

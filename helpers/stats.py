@@ -84,8 +84,9 @@ def paired(a, b, level: float = LEVEL) -> dict:
 
 def describe(p: dict, name_a: str = "a", name_b: str = "b") -> str:
     """One sentence, generated from the numbers, saying what a paired comparison found."""
-    lo, hi = p["bootstrap"]
-    gap = f"{p['difference']:+.3f} (95% bootstrap interval {lo:+.3f} to {hi:+.3f}, n={p['n']} seeds)"
+    (blo, bhi), (tlo, thi) = p["bootstrap"], p["t"]
+    gap = (f"{p['difference']:+.3f} (95% intervals: bootstrap {blo:+.3f} to {bhi:+.3f}, "
+           f"t {tlo:+.3f} to {thi:+.3f}; n={p['n']} seeds)")
     if p["verdict"] == "ahead":
         return f"{name_a} is ahead of {name_b} by {gap}."
     if p["verdict"] == "behind":
