@@ -197,7 +197,8 @@ def test_experiment_grid_recorded(executed):
     (v,) = m["verdicts"]
     for strategy, control in CONTROL_OF.items():
         assert v[f"{strategy}_vs_{control}"]["n"] == 2
-    assert v["transfer_vs_control"]["verdict"] in ("ahead", "behind", "can't tell")
+    assert v["verdict"] in ("ahead", "behind", "can't tell")
+    assert set(v["transfer_vs_each"]) == {"pixel_logreg", "random_features", "scratch"}
     assert len(m["decision_table"]) == 9
 
 

@@ -81,6 +81,8 @@ def test_every_transfer_strategy_stands_beside_its_random_init_control(grid):
     assert len(verdicts) == len(experiment.TASKS) * len(grid["parameters"]["LABEL_BUDGETS"])
     for v in verdicts:
         assert v["transfer"] in experiment.TRANSFER and v["control"] in experiment.CONTROLS
+        assert set(v["transfer_vs_each"]) == set(experiment.CONTROLS)
+        assert v["verdict"] in ("ahead", "behind", "can't tell")
         for strategy, control in experiment.CONTROL_OF.items():
             p = v[f"{strategy}_vs_{control}"]
             assert p["n"] == grid["parameters"]["SEEDS"] and p["verdict"] in ("ahead", "behind", "can't tell")
