@@ -20,8 +20,15 @@ FEATURE_CACHE_DIR = config.CACHE_DIR / "features"
 
 
 def extract_features(base, images, batch_size: int = 512) -> np.ndarray:
-    """The base model's output for every image, as a NumPy array (one forward pass, no training)."""
-    return np.asarray(base.predict(np.asarray(images), batch_size=batch_size, verbose=0))
+    """The base model's output for every image, as a NumPy array (one forward pass, no training).
+
+    The model is called directly, ``batch_size`` images at a time, in inference mode: unlike
+    ``predict`` this traces nothing, which matters when many short-lived models are used."""
+    images = np.asarray(images, dtype="float32")
+    if len(images) == 0:
+        return np.zeros((0, *base.output.shape[1:]), "float32")
+    return np.concatenate([np.asarray(base(images[i:i + batch_size], training=False))
+                           for i in range(0, len(images), batch_size)])
 
 
 def pooled_extractor(model, layer_name: str):

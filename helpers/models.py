@@ -227,6 +227,27 @@ def assess_on_validation(model, tasks=ASSESS_TASKS, budgets=ASSESS_BUDGETS,
     return out
 
 
+def assessment_markdown(card: dict) -> str:
+    """README's table of the card's transferability assessment (validation only)."""
+    rows = ["| target | labels/class | pretrained features | random weights, same network | "
+            "difference [95% bootstrap] | 95% t-interval | verdict |", "|---|---|---|---|---|---|---|"]
+    goal = []
+    for task, by_budget in card["transferability_on_validation"].items():
+        for budget, p in by_budget.items():
+            rows.append(f"| {task} | {budget} | {p['mean_a']:.3f} | {p['mean_b']:.3f} | "
+                        f"{p['difference']:+.3f} [{p['bootstrap'][0]:+.3f}, {p['bootstrap'][1]:+.3f}] | "
+                        f"[{p['t'][0]:+.3f}, {p['t'][1]:+.3f}] | {p['verdict']} |")
+            if task in ("near", "far"):
+                goal.append(p["difference"] >= 0.10 and p["verdict"] == "ahead")
+    rows += ["", f"Linear probes on the targets' validation splits (choices on one half, scores on the "
+             f"other), {ASSESS_SEEDS} few-shot samples per cell, each with its own random-weight twin "
+             f"whose BatchNormalization is calibrated on that sample. The goal set for the source "
+             f"(pretrained ahead of random weights by at least 0.10, both intervals above zero, at "
+             f"1, 2 and 5 labels per class on the new-classes targets) is met in {sum(goal)} of "
+             f"{len(goal)} cells."]
+    return "\n".join(rows)
+
+
 def _smoothed_loss(num_classes: int, smoothing: float):
     """Sparse cross-entropy with label smoothing (Keras's own smoothing needs one-hot labels)."""
     import keras

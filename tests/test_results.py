@@ -115,6 +115,14 @@ def test_readme_table_is_generated_from_the_grid(grid):
         "README's grid table is stale: run `python -m helpers tables`"
 
 
+def test_readme_card_table_is_generated_from_the_model_card():
+    from helpers import models
+
+    readme = (ROOT / "README.md").read_text()
+    assert results.generated_block(readme, "card") == models.assessment_markdown(models.model_card()), \
+        "README's source-assessment table is stale: run `python -m helpers tables`"
+
+
 def test_generated_block_roundtrip(tmp_path):
     begin, end = results._markers("x")
     doc = tmp_path / "doc.md"

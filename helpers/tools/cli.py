@@ -225,7 +225,11 @@ def _cmd_tables(args) -> int:
     grid_table = experiment.markdown_table(experiment.load_results(experiment.COMMITTED_GRID))
     committed_bench = json.loads(bench.COMMITTED.read_text())
     bench_table = bench.to_markdown(committed_bench)
+    from helpers import models
+
+    card_table = models.assessment_markdown(models.model_card())
     blocks = [(readme, "grid", grid_table, experiment.COMMITTED_GRID),
+              (readme, "card", card_table, config.SOURCE_MODEL_CARD),
               (readme, "bench", bench_table, bench.COMMITTED),
               (docs, "bench", bench_table, bench.COMMITTED)]
     if bench.COMMITTED_MEMORY.exists():
