@@ -57,6 +57,9 @@ def _cmd_grid(args) -> int:
         parts = [experiment.load_results(Path(p)) for p in args.merge]
         rows = [r for part in parts for r in part["rows"]]
         params = dict(parts[0]["parameters"], parts=[p["parameters"] for p in parts])
+        params["TASKS"] = [t for t in experiment.TASKS if any(r["task"] == t for r in rows)]
+        params["LABEL_BUDGETS"] = sorted({int(r["per_class"]) for r in rows})
+        params["command"] = f"{GRID_COMMAND} (parts merged; see datasets/results/README.md)"
         keys = [(r["task"], str(r["per_class"]), r["strategy"], r["seed"]) for r in rows]
         if len(keys) != len(set(keys)):
             print("error: the parts overlap (a cell appears twice)", file=sys.stderr)
