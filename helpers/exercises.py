@@ -38,25 +38,29 @@ class Feedback:
                 f"<code>{html.escape(self.name)}</code>: {html.escape(self.message)}</div>")
 
 
-def check(name: str, conditions, success: str, recorder=None) -> Feedback:
+def check(name: str, conditions, success, recorder=None) -> Feedback:
     """``conditions`` is a list of ``(ok, hint)``; the first failing hint is the feedback.
 
     ``ok`` may be a function, called only if every earlier condition held (so later checks can
-    assume earlier ones, e.g. compare values only once the shape is right).
+    assume earlier ones, e.g. compare values only once the shape is right). A hint, and
+    ``success``, may be functions too, called only when their message is shown.
     """
     for ok, hint in conditions:
         if callable(ok):
             ok = ok()
         if not ok:
-            result = Feedback(name, False, hint)
+            result = Feedback(name, False, hint() if callable(hint) else hint)
             break
     else:
-        result = Feedback(name, True, success)
+        result = Feedback(name, True, success() if callable(success) else success)
     if recorder is not None:
         recorder.exercise(name, result.passed)
     if strict() and not result.passed:
         raise AssertionError(f"[{name}] {result.message}")
     return result
+
+
+_UNSET = object()   # "argument not given", where None is a learner's placeholder
 
 
 def not_done(value) -> bool:
@@ -266,6 +270,70 @@ def check_layer_features(feats, model, layer_name: str, images, recorder=None):
     ], f"{feats.shape[0]} vectors of {feats.shape[1]} numbers from {layer_name}.", recorder)
 
 
+def _sklearn_outputs(clf, x):
+    """What a scikit-learn classifier says about ``x``: probabilities where it has them."""
+    return clf.predict_proba(x) if hasattr(clf, "predict_proba") else clf.predict(x)
+
+
+def _fitted_on(clf, x, y, x_probe) -> bool:
+    """True if ``clf`` behaves like a copy of itself fitted on ``(x, y)``, judged on ``x_probe``.
+
+    A deterministic classifier (logistic regression, kNN...) refitted gives the same numbers; a
+    random one without a seed (two refits disagree) is judged on its predicted classes instead."""
+    import numpy as np
+    from sklearn.base import clone
+
+    first = clone(clf).fit(x, y)
+    mine = np.asarray(_sklearn_outputs(clf, x_probe))
+    if np.allclose(mine, np.asarray(_sklearn_outputs(first, x_probe)), atol=1e-5):
+        return True
+    second = clone(clf).fit(x, y)
+    if np.allclose(_sklearn_outputs(first, x_probe), _sklearn_outputs(second, x_probe), atol=1e-5):
+        return False   # deterministic, and ``clf`` says something else: fitted on other data
+    return float(np.mean(clf.predict(x_probe) == first.predict(x_probe))) >= 0.95
+
+
+def check_classifier_on_features(clf, accuracy, train, test, num_classes: int, recorder=None):
+    """03: a scikit-learn classifier fitted on the cached training features ``train = (f, y)``,
+    and its accuracy on ``test = (f, y)``, above chance."""
+    import numpy as np
+
+    if not_done(clf) or not_done(accuracy):
+        return check("classifier_on_features", [(False, "Assign the fitted classifier and its test "
+                                                        "accuracy first.")], "")
+    (f_train, y_train), (f_test, y_test) = train, test
+    def fitted():
+        from sklearn.exceptions import NotFittedError
+        from sklearn.utils.validation import check_is_fitted
+        try:
+            check_is_fitted(clf)
+            return True
+        except (NotFittedError, TypeError):
+            return False
+    n_in = getattr(clf, "n_features_in_", None)
+    score = lambda: float(clf.score(f_test, y_test))  # noqa: E731
+    chance = 1 / num_classes
+    return check("classifier_on_features", [
+        (hasattr(clf, "fit") and hasattr(clf, "predict"), "clf should be a scikit-learn classifier, "
+         "e.g. LogisticRegression(max_iter=2000)."),
+        (fitted, "clf is not fitted yet: call clf.fit(features, labels)."),
+        (lambda: n_in == f_train.shape[1], f"clf was fitted on {n_in} numbers per image, but the cached "
+         f"features have {f_train.shape[1]}: fit it on the features (f_few), not on the images."),
+        (lambda: _fitted_on(clf, f_train, y_train, f_test), "clf does not behave like a classifier fitted "
+         "on the training features: fit it on f_few, y_few (the test features are kept for scoring)."),
+        (lambda: np.ndim(accuracy) == 0, "Store one number, the accuracy on the test features."),
+        (lambda: not (abs(float(accuracy) - float(clf.score(f_train, y_train))) < 1e-9
+                      and abs(float(accuracy) - score()) > 1e-9),
+         "That is the accuracy on the training features, which the classifier has seen; score it on "
+         "f_test, y_test."),
+        (lambda: abs(float(accuracy) - score()) < 1e-6, "The stored accuracy is not clf's accuracy on "
+         "the test features: clf.score(f_test, y_test)."),
+        (lambda: score() > chance + 0.05, lambda: f"Test accuracy {score():.3f} is at chance level "
+         f"({chance:.2f}) for {num_classes} classes: are the labels the ones that go with f_few?"),
+    ], lambda: f"fitted on {len(y_train)} cached feature vectors, test accuracy {score():.3f} "
+               f"(chance: {chance:.2f}).", recorder)
+
+
 def _loss_from_logits(loss) -> bool | None:
     if isinstance(loss, str):
         return False if "crossentropy" in loss else None
@@ -273,51 +341,95 @@ def _loss_from_logits(loss) -> bool | None:
     return cfg.get("from_logits")
 
 
-def check_matching_head(model, num_features: int, num_classes: int, recorder=None):
-    """03: a compiled head whose output activation and loss agree."""
+def _gives_probabilities(model, x) -> bool:
+    """True if the model's outputs for ``x`` are probabilities: non-negative, summing to one per
+    row (a softmax at the end, whichever way it is written)."""
+    import numpy as np
+
+    out = np.asarray(model(np.asarray(x, dtype="float32"), training=False))
+    return bool((out >= -1e-6).all() and np.allclose(out.sum(axis=-1), 1.0, atol=1e-3))
+
+
+def check_matching_head(model, num_features: int, num_classes: int, recorder=None, *,
+                        test=None, accuracy=None, train=None):
+    """03: a compiled head whose outputs and loss agree (softmax probabilities with
+    ``from_logits=False``, raw scores with ``from_logits=True``; judged on what the model outputs,
+    so ``Dense(..., activation="softmax")``, ``layers.Softmax()`` and ``Activation("softmax")`` all
+    count). With ``test = (f, y)`` the head must also be trained and ``accuracy`` be its accuracy
+    there (``train = (f, y)`` lets the hint spot a training-set score)."""
     import keras
+    import numpy as np
 
     if not_done(model):
         return check("matching_head", [(False, "Assign the compiled head to my_head first.")], "")
-    last = model.layers[-1]
-    activation = getattr(getattr(last, "activation", None), "__name__", "")
     from_logits = _loss_from_logits(getattr(model, "loss", None))
-    agree = (activation == "softmax" and from_logits is False) or \
-            (activation == "linear" and from_logits is True)
-    return check("matching_head", [
+    probe = (np.asarray(test[0][:64]) if test is not None else
+             np.random.default_rng(0).normal(size=(16, num_features)))
+    probs = lambda: _gives_probabilities(model, probe)  # noqa: E731
+    kind = lambda: "probabilities (softmax)" if probs() else "raw scores (logits)"  # noqa: E731
+    def accuracy_on(data):
+        x, y = data
+        return float(np.mean(np.argmax(np.asarray(model.predict(x, verbose=0)), -1) == np.asarray(y)))
+    conditions = [
         (isinstance(model, keras.Model), "my_head should be a Keras model."),
         (lambda: tuple(model.inputs[0].shape[1:]) == (num_features,),
-         f"The head's input should be {num_features} features; it is "
-         f"{tuple(model.inputs[0].shape[1:])}."),
+         lambda: f"The head's input should be {num_features} features; it is "
+                 f"{tuple(model.inputs[0].shape[1:])}."),
         (lambda: model.outputs[0].shape[-1] == num_classes, f"The head needs {num_classes} outputs, one per class."),
         (getattr(model, "compiled", False), "Compile the head (optimizer, loss, metrics)."),
         (from_logits is not None, "Use a (sparse) categorical cross-entropy loss for classes."),
-        (agree, f"Output activation '{activation}' and loss from_logits={from_logits} disagree: "
-         "softmax outputs need from_logits=False; no activation (logits) needs from_logits=True."),
-    ], f"activation '{activation}' with from_logits={from_logits}: they agree.", recorder)
+        (lambda: probs() == (from_logits is False),
+         lambda: f"The head outputs {kind()} but the loss has from_logits={from_logits}: they disagree. "
+         "Softmax outputs need from_logits=False; no activation (logits) needs from_logits=True."),
+    ]
+    if test is not None:
+        chance = 1 / num_classes
+        conditions += [
+            (lambda: int(model.optimizer.iterations.numpy()) > 0,
+             "The head is compiled but never trained: call my_head.fit(f_few, y_few, epochs=..., verbose=0)."),
+            (lambda: not_done(accuracy) is False and np.ndim(accuracy) == 0,
+             "Store the head's test accuracy (one number) in my_head_accuracy."),
+            (lambda: train is None or abs(float(accuracy) - accuracy_on(test)) < 2e-3
+             or abs(float(accuracy) - accuracy_on(train)) >= 2e-3,
+             "That is the accuracy on the training features; score the head on f_test, y_test."),
+            (lambda: abs(float(accuracy) - accuracy_on(test)) < 2e-3,
+             lambda: f"The stored accuracy is not the head's accuracy on the test features "
+             f"({accuracy_on(test):.3f}): use my_head.evaluate(f_test, y_test, verbose=0)[1]."),
+            (lambda: accuracy_on(test) > chance + 0.05,
+             lambda: f"Test accuracy {accuracy_on(test):.3f} is about chance ({chance:.2f}): train for more "
+             "epochs or with a larger learning rate (Adam(1e-2))."),
+        ]
+    def success():
+        trained = "" if test is None else f"; trained, test accuracy {accuracy_on(test):.3f}"
+        return f"outputs {kind()} with from_logits={from_logits}: they agree{trained}."
+    return check("matching_head", conditions, success, recorder)
 
 
 # ---------------------------------------------------------------- notebook 04
 
-def check_unfrozen_top_block(base, block: str, recorder=None):
-    """04: only ``block``'s non-BatchNormalization layers trainable."""
+def check_unfrozen_top_block(base, block, recorder=None):
+    """04: only the non-BatchNormalization layers of ``block`` (a block name such as ``"block3"``,
+    or several) trainable."""
     import keras
 
+    blocks = (block,) if isinstance(block, str) else tuple(block)
+    named = " and ".join(blocks)
+    def in_blocks(layer):
+        return layer.name.split("_")[0] in blocks
     wrong = []
     for layer in base.layers:
-        want = layer.name.startswith(block + "_") and not isinstance(
-            layer, keras.layers.BatchNormalization)
+        want = in_blocks(layer) and not isinstance(layer, keras.layers.BatchNormalization)
         if bool(layer.trainable) != want and layer.weights:
             wrong.append(layer.name)
-    bn_open = [layer.name for layer in base.layers if layer.name.startswith(block + "_")
+    bn_open = [layer.name for layer in base.layers if in_blocks(layer)
                and isinstance(layer, keras.layers.BatchNormalization) and layer.trainable]
     return check("unfrozen_top_block", [
         (base.trainable, "base.trainable is False, which overrides every layer: set it to True "
          "first, then choose layers."),
         (not bn_open, f"Keep BatchNormalization frozen while fine-tuning: {bn_open} are trainable."),
-        (not wrong, f"These layers have the wrong trainable flag: {wrong}. Only {block}'s "
-         "convolutions should train."),
-    ], f"only {block}'s convolutions will train; BatchNormalization stays frozen.", recorder)
+        (not wrong, f"These layers have the wrong trainable flag: {wrong}. Only the convolutions of "
+         f"{named} should train."),
+    ], f"only the convolutions of {named} will train; BatchNormalization stays frozen.", recorder)
 
 
 def check_lowered_learning_rate(model, head_lr: float, factor_min: float = 10, recorder=None):
@@ -327,11 +439,11 @@ def check_lowered_learning_rate(model, head_lr: float, factor_min: float = 10, r
     lr = current_learning_rate(model) if getattr(model, "optimizer", None) is not None else None
     return check("lowered_learning_rate", [
         (lr is not None, "Compile the model with an optimizer first."),
-        (lambda: lr <= head_lr / factor_min, f"The learning rate is {lr:g}; for fine-tuning use at "
-         f"least {factor_min:g}x less than the head's {head_lr:g}, e.g. {head_lr / factor_min:g}."),
-        (lambda: lr >= head_lr / 1000, f"{lr:g} is so low the unfrozen layers will barely move; "
+        (lambda: lr <= head_lr / factor_min, lambda: f"The learning rate is {lr:g}; for fine-tuning use "
+         f"at least {factor_min:g}x less than the head's {head_lr:g}, e.g. {head_lr / factor_min:g}."),
+        (lambda: lr >= head_lr / 1000, lambda: f"{lr:g} is so low the unfrozen layers will barely move; "
          f"try {head_lr / 10:g} to {head_lr / 100:g}."),
-    ], f"learning rate {lr}: gentle enough for pretrained weights.", recorder)
+    ], lambda: f"learning rate {lr:g}: gentle enough for pretrained weights.", recorder)
 
 
 def check_two_phase(model, base, before: dict, head_lr: float, histories, recorder=None):
@@ -356,7 +468,8 @@ def check_two_phase(model, base, before: dict, head_lr: float, histories, record
          "and set `ex3_histories = [h1, h2]`."),
         (lambda: changed("new_predictions"), "The head did not change: train it (phase 1)."),
         (lambda: not changed("block1") and not changed("block2"),
-         "Blocks 1 and 2 moved: unfreeze only block 3 (e.g. finetuning.unfreeze_top_blocks(ex3_base, 1))."),
+         "Blocks 1 and 2 moved: unfreeze only block 3 (set ex3_base.trainable = True, then "
+         "layer.trainable = True only for block 3's convolutions)."),
         (lambda: changed("block3_conv"),
          "Block 3's convolutions did not change: unfreeze them, recompile, and fit again."),
         (lambda: not any(layer.trainable for layer in bn),
@@ -366,14 +479,51 @@ def check_two_phase(model, base, before: dict, head_lr: float, histories, record
     ], "two phases: head first, then block 3 at a gentle learning rate.", recorder)
 
 
-def check_augmentation(augment, images, recorder=None):
-    """04: an augmentation model that changes images in training only and keeps their shape."""
+def check_early_stopping_dropout(model, stopper, recorder=None):
+    """04: a model with dropout in its new head, trained with an ``EarlyStopping`` callback that
+    watches a validation metric and restores the best epoch's weights."""
+    import keras
+    import numpy as np
+
+    if not_done(model) or not_done(stopper):
+        return check("early_stopping_dropout", [(False, "Assign the trained model and the "
+                                                        "EarlyStopping callback first.")], "")
+    dropout = [layer for layer in getattr(model, "layers", [])
+               if isinstance(layer, keras.layers.Dropout)]
+    monitor = str(getattr(stopper, "monitor", ""))
+    return check("early_stopping_dropout", [
+        (isinstance(model, keras.Model), "The model should be a keras.Model."),
+        (dropout, "The new head has no Dropout layer: add one between the base and the last Dense "
+         "layer, e.g. x = keras.layers.Dropout(0.3)(x)."),
+        (lambda: any(layer.rate > 0 for layer in dropout), "Dropout(0) drops nothing: give it a rate "
+         "such as 0.2 to 0.5."),
+        (isinstance(stopper, keras.callbacks.EarlyStopping), "The callback should be "
+         "keras.callbacks.EarlyStopping(monitor=..., patience=..., restore_best_weights=True)."),
+        (monitor.startswith("val_"), f"It watches '{monitor}', a training metric, which keeps "
+         "improving while the model memorises: watch a validation metric, monitor='val_loss'."),
+        (lambda: stopper.restore_best_weights, "Without restore_best_weights=True the model keeps the "
+         "last epoch's weights, which may be worse than the best epoch's."),
+        (lambda: stopper.model is model, "The callback was never used to train this model: pass it to "
+         "fit, callbacks=[stopper]."),
+        (lambda: stopper.best is not None and bool(np.isfinite(stopper.best)),
+         f"fit had no '{monitor}' to watch: pass validation_data=val to fit."),
+    ], lambda: f"dropout rate {max(layer.rate for layer in dropout):g}; early stopping watched "
+               f"{monitor} (best {float(stopper.best):.3f}) and kept the best epoch's weights.",
+        recorder)
+
+
+def check_augmentation(augment, images, recorder=None, *, model=_UNSET):
+    """04: an augmentation model that changes images in training only and keeps their shape.
+
+    With ``model``: the augmentation must also be used in training, as the model's first step
+    (a layer before every layer with weights), and the model must have been trained."""
+    import keras
     import numpy as np
 
     ok = not not_done(augment) and callable(augment)
     def outputs():
         return (np.asarray(augment(images, training=True)), np.asarray(augment(images, training=False)))
-    return check("augmentation_pipeline", [
+    conditions = [
         (ok, "Build `my_augment = keras.Sequential([...])` from keras.layers.Random* layers."),
         (lambda: outputs()[0].shape == images.shape, "The output must have the input's shape."),
         (lambda: not np.allclose(outputs()[0], images),
@@ -381,7 +531,30 @@ def check_augmentation(augment, images, recorder=None):
          "RandomTranslation or RandomRotation."),
         (lambda: np.allclose(outputs()[1], images),
          "With training=False the images must pass unchanged (augmentation is for training only)."),
-    ], "random in training, a no-op at inference.", recorder)
+    ]
+    if model is not _UNSET:
+        parts = [augment, *getattr(augment, "layers", [])]
+        def position():
+            layers = list(model.layers)
+            found = [i for i, layer in enumerate(layers) if any(layer is p for p in parts)]
+            weighted = [i for i, layer in enumerate(layers)
+                        if layer.weights and not any(layer is p for p in parts)]
+            return (min(found) if found else None), (min(weighted) if weighted else len(layers))
+        conditions += [
+            (not not_done(model) and isinstance(model, keras.Model),
+             "Assign the model you trained with the augmentation (a keras.Model) first."),
+            (lambda: position()[0] is not None, "my_augment is built but not used in training: it is "
+             "not part of the model. Make it the model's first step, x = my_augment(inputs), then "
+             "the base and the head."),
+            (lambda: position()[0] < position()[1], "my_augment comes after layers with weights: it "
+             "must change the images before the base sees them, x = my_augment(inputs)."),
+            (lambda: getattr(model, "optimizer", None) is not None
+             and int(model.optimizer.iterations.numpy()) > 0,
+             "The model has never been trained: compile it and fit it, so the augmentation is used."),
+        ]
+    success = ("random in training, a no-op at inference" +
+               ("; the model's first step, used in every training batch." if model is not _UNSET else "."))
+    return check("augmentation_pipeline", conditions, success, recorder)
 
 
 # ---------------------------------------------------------------- notebook 05
