@@ -13,7 +13,9 @@ def count_params(model) -> dict:
 
 
 def freeze(model_or_layer) -> None:
-    """Freeze a layer or a whole model: its weights stop changing in ``fit`` (recompile after!)."""
+    """Freeze a layer or a whole model: its weights stop changing in ``fit`` (recompile after!).
+
+    The notebooks write the line itself, ``base.trainable = False``; this is for scripts."""
     model_or_layer.trainable = False
 
 
@@ -102,11 +104,14 @@ def batchnorm_demo(make_base, x_train, y_train, x_val, y_val, num_classes: int, 
                    batch_size: int = 16, seed: int = 0) -> dict:
     """Train the same head on a tiny set twice: BN frozen (right) and BN left updating (the trap).
 
-    ``make_base()`` must return a fresh pretrained base. "right" freezes the whole base and calls
-    it with ``training=False``; "trap" freezes only the convolutions and lets BatchNormalization
-    normalise with batch statistics and update its moving averages. For each, returns the training
-    accuracy Keras reports, the accuracy on the same training images in inference mode, the
-    validation accuracy, and how far the BN moving means drifted.
+    ``make_base()`` must return a fresh pretrained base. "right" freezes the whole base,
+    BatchNormalization included, and calls it with ``training=False``; "trap" freezes only the
+    convolutions, calls it with ``base(inputs)``, and leaves BatchNormalization trainable, so
+    during ``fit`` it normalises with batch statistics and updates its moving averages. (What
+    separates the two is BatchNormalization's ``trainable`` flag: in Keras 3.15, ``fit``'s
+    ``training=True`` overrides a ``training=False`` written at the base's call.) For each,
+    returns the training accuracy Keras reports, the accuracy on the same training images in
+    inference mode, the validation accuracy, and how far the BN moving means drifted.
     """
     import keras
 

@@ -75,3 +75,27 @@ def test_batchnorm_layers_found_in_nested_model():
     assert len(freezing.batchnorm_layers(model)) == 6
     stats = freezing.bn_moving_stats(model)
     assert len(stats) == 12
+
+
+def test_training_false_at_the_call_vs_frozen_batchnorm(near):
+    """What notebooks 02 and 04 teach about `training` and `trainable`, checked on the pinned Keras:
+    under fit's training=True, `base(inputs, training=False)` does not keep an unfrozen
+    BatchNormalization layer in inference mode (the outer call's mode overrides it), while the
+    layer's own `trainable = False` does. If a Keras upgrade changes this, revisit the prose."""
+    batch = near.x_train[:16]
+
+    def drift(bn_trainable, inference_call):
+        base = models.source_base(models.load_source_model(retrain_if_missing=False))
+        base.trainable = True
+        for layer in freezing.batchnorm_layers(base):
+            layer.trainable = bn_trainable
+        inputs = keras.Input(shape=(28, 28, 1))
+        x = base(inputs, training=False) if inference_call else base(inputs)
+        model = keras.Model(inputs, keras.layers.Dense(4)(x))
+        before = freezing.bn_moving_stats(base)
+        model(batch, training=True)                      # the call fit makes on every batch
+        after = freezing.bn_moving_stats(base)
+        return max(float(np.abs(after[k] - before[k]).max()) for k in before)
+
+    assert drift(True, True) > 0 and drift(True, False) > 0      # training=False is overridden
+    assert drift(False, True) == 0 and drift(False, False) == 0  # a frozen BN layer keeps its statistics
