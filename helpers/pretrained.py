@@ -93,8 +93,10 @@ def plot_feature_maps(maps, image=None, n: int = 16, cols: int = 8, title: str =
 def with_new_head(base, num_classes: int, dropout: float = 0.2, name: str = "transfer_model"):
     """Adapt step of transfer learning: the pretrained ``base`` nested as one layer + a new head.
 
-    The base is called with ``training=False`` so its BatchNormalization layers keep using the
-    statistics learned on the source data, even if the base is later unfrozen for fine-tuning.
+    The base is called with ``training=False`` so its BatchNormalization layers use the
+    statistics learned on the source data while it is frozen. With Keras 3.15 ``fit`` still
+    reaches an unfrozen base in training mode (notebook 02 measures it), so when fine-tuning keep
+    the BatchNormalization layers frozen too (``finetuning.unfreeze_top_blocks`` does).
     """
     import keras
     from keras import layers

@@ -17,7 +17,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 DOCUMENTED_PARAMETERS = set(PARAMETERS)  # the names the runner documents and validates
 # Hand-written results in prose: percentages, 0.xx accuracies, timings, "~95".
 RESULT_FIGURE = re.compile(
-    r"\d+(\.\d+)?\s*%|\b0\.\d{2,}\b|\b\d+(\.\d+)?\s*(s|sec|seconds?|minutes?|min|ms)\b|~\s*\d|≈\s*\d",
+    r"\d+(\.\d+)?\s*%(?!\s*(bootstrap|t-interval|intervals?|confidence))|\b0\.\d{2,}\b|\b\d+(\.\d+)?\s*(s|sec|seconds?|minutes?|min|ms)\b|~\s*\d|≈\s*\d",
     re.I)
 
 
@@ -86,6 +86,7 @@ def test_scanner_catches_hand_written_figures():
     for text in ["you should see ~95", "about 93% accuracy", "takes 12 seconds", "reaches 0.91"]:
         assert RESULT_FIGURE.search(text), text
     assert not RESULT_FIGURE.search("a learning rate 10 to 100 times lower; block 2; 28×28 images")
+    assert not RESULT_FIGURE.search("a 95% bootstrap interval and the 95% t-interval")  # settings
 
 
 # ---------------------------------------------------------------- execution (quick mode)
