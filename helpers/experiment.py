@@ -133,24 +133,15 @@ def _split_features(ext, task, split: str, n: int | None, layer: str, pretrained
 # ---------------------------------------------------------------- the contenders
 
 def pixel_logreg(x, y, val, seed: int = 0):
-    """Logistic regression on standardised raw pixels (as notebook 00's probe), its C chosen on
-    validation. Returns (predict, info)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+    """Logistic regression on standardised raw pixels (notebook 00's linear probe), its C chosen
+    on validation. Returns (predict, info)."""
+    from helpers.features import flatten_pixels, probe
 
-    from helpers.features import flatten_pixels
-
-    fits = {}
-    for c in PIXEL_C:
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=1000, random_state=seed))
-        clf.fit(flatten_pixels(x), y)
-        fits[c] = (clf.score(flatten_pixels(val[0]), val[1]), clf)
-    best = _pick(fits)
-    clf = fits[best][1]
+    clf, val_acc = probe(flatten_pixels(x), y, flatten_pixels(val[0]), val[1], seed,
+                         c_values=PIXEL_C, max_iter=1000)
     lr = clf[-1]
     return (lambda images: clf.predict(flatten_pixels(images))), {
-        "choice": f"C={best}", "val_accuracy": float(fits[best][0]),
+        "choice": f"C={lr.C}", "val_accuracy": float(val_acc),
         "trainable_params": int(lr.coef_.size + lr.intercept_.size)}
 
 

@@ -97,7 +97,7 @@ def linear_probe(train_x, train_y, test_x, test_y, seed: int = 0) -> float:
 PROBE_C = (0.01, 0.1, 1.0, 10.0)  # the linear probe's regularisation, chosen on validation
 
 
-def probe(train_f, train_y, val_f, val_y, seed: int = 0, c_values=PROBE_C):
+def probe(train_f, train_y, val_f, val_y, seed: int = 0, c_values=PROBE_C, max_iter: int = 2000):
     """A linear probe: standardised features, logistic regression, its C chosen on validation.
 
     Returns ``(classifier, validation accuracy)``; score it on test only after every choice."""
@@ -107,7 +107,7 @@ def probe(train_f, train_y, val_f, val_y, seed: int = 0, c_values=PROBE_C):
 
     best = None
     for c in c_values:
-        clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000,
+        clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter,
                                                                  random_state=seed))
         clf.fit(train_f, train_y)
         score = float(clf.score(val_f, val_y))
@@ -156,8 +156,8 @@ _BY_DEPTH: dict = {}
 
 
 def _by_depth(model, layer_names: tuple):
-    """One model with an output per layer, built once per (model, layers) and kept, so Keras
-    traces its predict step once instead of on every call."""
+    """One model with an output per layer, built once per (model, layers) and kept, so repeated
+    calls on the same model do not rebuild it."""
     import keras
 
     key = (id(model), layer_names)
