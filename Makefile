@@ -20,7 +20,7 @@ APT_PACKAGES_FONTS := fonts-dejavu-core fonts-liberation fonts-noto-core fonts-n
 FONTS_STAMP := $(VENV)/.fonts-ready
 
 
-.PHONY: lab test setup data doctor lint pretrain course course-full bench bench-full report student html \
+.PHONY: lab test setup data doctor lint pretrain course course-full bench report student html \
         book nbgrader clean help
 help:
 	@echo "make lab          set up, then open the course in JupyterLab"
@@ -31,10 +31,9 @@ help:
 	@echo "make pretrain     re-train the source model from its recipe (installs the fonts)"
 	@echo "make lint         ruff over the package and the tests"
 	@echo "make course       run every notebook headless in quick mode and write the report"
-	@echo "make course-full  the same with the notebooks' full settings"
+	@echo "make course-full  every notebook at its default settings (what Run All gives)"
 	@echo "make report       gather recorded results into build/executed/report.{md,html}"
 	@echo "make bench        measure the course's costs (build/bench/)"
-	@echo "make bench-full   every notebook in full mode: time and peak memory (Binder fit)"
 	@echo "make book         a static HTML book of the executed notebooks (build/book/html/)"
 	@echo "make nbgrader     an nbgrader course folder (build/nbgrader/)"
 	@echo "make student      student notebooks with solutions removed (build/student/)"
@@ -120,10 +119,6 @@ course-full: setup
 
 bench: setup
 	$(PY) -m helpers bench
-
-# Full mode, one seed in notebook 05's grid (memory does not grow with seeds: each run is freed).
-bench-full: setup
-	$(PY) -m helpers bench --full-memory -p SEEDS 1
 
 book: setup
 	@ls build/executed/[0-9][0-9]_*.ipynb >/dev/null 2>&1 || $(PY) -m helpers run --quick

@@ -106,6 +106,30 @@ def to_rgb_batch(images, size: int = 96) -> np.ndarray:
     return np.repeat(np.asarray(x) * 255.0, 3, axis=-1)
 
 
+def write_image_folder(root: Path, images, labels, class_names, size: int = 96) -> Path:
+    """Write ``images`` as PNG files in ``root/<class name>/``, the layout of a folder of your own
+    photos that ``keras.utils.image_dataset_from_directory`` reads. Written to a temporary folder
+    and renamed at the end, so an interrupted run never leaves a half-written folder behind."""
+    import shutil
+
+    import keras
+
+    root = Path(root)
+    labels = np.asarray(labels)
+    if len(images) != len(labels):
+        raise ValueError(f"{len(images)} images but {len(labels)} labels")
+    tmp = root.with_name(root.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    rgb = to_rgb_batch(images, size)
+    for i, (image, label) in enumerate(zip(rgb, labels, strict=True)):
+        folder = tmp / class_names[int(label)].replace("/", "-")
+        folder.mkdir(parents=True, exist_ok=True)
+        keras.utils.save_img(folder / f"{i:05d}.png", image, scale=False)
+    shutil.rmtree(root, ignore_errors=True)
+    tmp.rename(root)
+    return root
+
+
 def input_range_after_preprocessing(name: str) -> tuple[float, float]:
     """Minimum and maximum of ``preprocess_input`` applied to pixels 0 and 255."""
     x = np.array([[[[0.0, 0.0, 0.0]], [[255.0, 255.0, 255.0]]]], dtype="float32")

@@ -39,6 +39,7 @@ STRATEGIES = CONTROLS + TRANSFER
 NETWORKS = ("random_features", "scratch", "feature_extraction", "fine_tuning")
 CONTROL_OF = {"feature_extraction": "random_features", "fine_tuning": "scratch"}
 TASKS = ("look", "near", "far")
+CHEAP = ("pixel_logreg", "random_features", "feature_extraction")  # may run extra seeds
 SCRATCH_LEARNING_RATES = (3e-3, 1e-3, 3e-4)  # the scratch model's candidates, chosen on validation
 TUNE_LEARNING_RATES = (1e-3, 1e-4)           # fine-tuning's candidates, chosen on validation
 PIXEL_C = (0.01, 0.1, 1.0)                   # inverse regularisation of the pixel baseline
@@ -373,6 +374,20 @@ def run_grid(tasks, budgets, seeds, strategies=STRATEGIES, progress: bool = True
     return rows
 
 
+def run_extra_seeds(extra_seeds: dict, progress: bool = True, **kwargs) -> list:
+    """The committed grid's extra seeds of the cheap contenders ({strategy: {"task budget":
+    [seeds]}}, its ``EXTRA_SEEDS`` parameter), so ``FULL_GRID`` reproduces all of it."""
+    from helpers import data
+
+    rows = []
+    for strategy, by_cell in extra_seeds.items():
+        for key, seeds in by_cell.items():
+            task, budget = key.split()
+            rows += run_grid([data.get_task(task)], [int(budget)], seeds, (strategy,),
+                             progress=progress, **kwargs)
+    return rows
+
+
 # ---------------------------------------------------------------- reading the results
 
 def _budget_key(b):
@@ -390,6 +405,20 @@ def scores(rows, task: str, budget, strategy: str, key: str = "accuracy") -> dic
     """{seed: score} of one contender in one cell."""
     return {r["seed"]: r[key] for r in rows if r["task"] == task
             and str(r["per_class"]) == str(budget) and r["strategy"] == strategy}
+
+
+def seed_counts(rows) -> tuple[int, dict]:
+    """(seeds every contender ran in every cell, {cheap contender: {cell: its extra seeds}})."""
+    seeds: dict = {}
+    for r in rows:
+        seeds.setdefault((r["task"], str(r["per_class"]), r["strategy"]), set()).add(r["seed"])
+    common = min(len(s) for s in seeds.values())
+    extra: dict = {}
+    for (task, budget, strategy), s in sorted(seeds.items()):
+        more = sorted(x for x in s if x >= common)
+        if more:
+            extra.setdefault(strategy, {})[f"{task} {budget}"] = more
+    return common, extra
 
 
 def aggregate(rows) -> list[dict]:
@@ -422,13 +451,23 @@ def cell(summary, task: str, budget, strategy: str) -> dict:
     raise KeyError(f"no results for {task}, {budget} labels/class, {strategy}")
 
 
-def best_on_validation(summary, task: str, budget, among) -> str:
-    """The contender of ``among`` with the highest mean *validation* accuracy in one cell."""
+def best_on_validation(summary, task: str, budget, among, rows=None) -> str:
+    """The contender of ``among`` with the highest mean *validation* accuracy in one cell.
+
+    With ``rows``, the means are taken over the seeds every candidate ran, so a cheap contender
+    with extra seeds (``CHEAP``) is ranked on the same samples as the others.
+    """
     cells = [s for s in summary if s["task"] == task and s["per_class"] == str(budget)
              and s["strategy"] in among]
     if not cells:
         raise KeyError(f"no results for {task}, {budget} labels/class among {among}")
-    return max(cells, key=lambda s: s["val_accuracy_mean"])["strategy"]
+    if rows is None:
+        return max(cells, key=lambda s: s["val_accuracy_mean"])["strategy"]
+    val = {s["strategy"]: scores(rows, task, budget, s["strategy"], "val_accuracy") for s in cells}
+    shared = set.intersection(*(set(v) for v in val.values()))
+    if not shared:
+        raise KeyError(f"{sorted(val)} share no seed in {task}, {budget} labels/class")
+    return max(val, key=lambda k: (np.mean([val[k][seed] for seed in shared]), -among.index(k)))
 
 
 def compare(rows, task: str, budget, a: str, b: str) -> dict:
@@ -446,15 +485,17 @@ def verdicts(rows) -> list[dict]:
     "ahead" only if it is ahead of **every** control (both intervals above zero for each: an
     intersection-union test, so picking the control needs no luck); "behind" if any control is
     ahead of it; "can't tell" otherwise. Also each transfer strategy against its own twin.
+    Each comparison pairs the seeds both contenders ran: the cheap contenders (``CHEAP``) may
+    have extra seeds, which tighten the comparisons among them.
     """
     summary = aggregate(rows)
     out = []
     for task, budget in cells_of(rows):
-        best_t = best_on_validation(summary, task, budget, TRANSFER)
+        best_t = best_on_validation(summary, task, budget, TRANSFER, rows)
         each = {c: compare(rows, task, budget, best_t, c) for c in CONTROLS}
         verdict = ("ahead" if all(p["verdict"] == "ahead" for p in each.values()) else
                    "behind" if any(p["verdict"] == "behind" for p in each.values()) else "can't tell")
-        best_c = best_on_validation(summary, task, budget, CONTROLS)
+        best_c = best_on_validation(summary, task, budget, CONTROLS, rows)
         entry = {"task": task, "per_class": budget, "transfer": best_t, "control": best_c,
                  "verdict": verdict, "transfer_vs_control": each[best_c], "transfer_vs_each": each}
         for strategy, control in CONTROL_OF.items():
@@ -597,15 +638,25 @@ def markdown_table(grid: dict) -> str:
             sizes.append(f"{task} ({TASK_LABELS[task]}): {s[0]['test_images']:,} test and "
                          f"{s[0]['val_images']:,} validation images")
     steps = sorted({s["steps"] for s in summary if s["steps"]})
-    seeds = sorted({r["seed"] for r in rows})
-    lines += ["", f"Test accuracy, mean ± sample standard deviation over {len(seeds)} seeds "
+    common, extra = seed_counts(rows)
+    more = sorted({len(v) for by_cell in extra.values() for v in by_cell.values()})
+    extra_cells = sorted({c for by_cell in extra.values() for c in by_cell})
+    seeds_text = f"{common} seeds"
+    if extra:
+        seeds_text += (f" ({common + max(more)} for the cheap contenders, "
+                       f"{', '.join(LABELS[c] for c in CHEAP if c in extra)}, at "
+                       f"{', '.join(extra_cells)}; comparisons pair the seeds both contenders ran)")
+    verdict_rows = verdicts(rows)
+    lines += ["", f"Test accuracy, mean ± sample standard deviation over {seeds_text} "
               f"(each seed draws its own few-shot sample, the same for every contender). "
               f"{'; '.join(sizes)}. Every network trained for the same number of steps "
               f"({', '.join(map(str, steps))} by sample size); every choice made on validation. "
-              "Differences are paired by seed, with the exact 95% bootstrap interval in brackets. "
+              "Differences are paired by seed, with the 95% bootstrap interval in brackets (exact: "
+              f"every resample enumerated, up to {stats.EXACT_UP_TO} seeds). "
               "A pair counts as ahead (or behind) only when that interval and the t-interval both "
               "leave out zero. The verdict is \"ahead\" when the best transfer strategy is ahead of "
               "every control, \"behind\" when any control is ahead of it, \"can't tell\" otherwise "
-              "(15 cells at 95% each: expect the odd cell to mislead). Bold: highest mean test accuracy "
-              "of the row. Made with `python -m helpers grid` (datasets/results/README.md)."]
+              f"({len(verdict_rows)} cells at 95% each: expect the odd cell to mislead). Bold: highest "
+              "mean test accuracy of the row. Made with `python -m helpers grid` "
+              "(datasets/results/README.md)."]
     return "\n".join(lines)

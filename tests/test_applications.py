@@ -49,8 +49,8 @@ def test_offline_without_cache_fails_fast_with_fix(tmp_path, monkeypatch):
     assert used == "random" and model.output.shape[-1] == 1280
 
 
-def _run(code, keras_home):
-    env = {**os.environ, "KERAS_HOME": str(keras_home), "TLW_OFFLINE": "1",
+def _run(code, keras_home, offline: bool = True):
+    env = {**os.environ, "KERAS_HOME": str(keras_home), "TLW_OFFLINE": "1" if offline else "0",
            "TF_CPP_MIN_LOG_LEVEL": "3"}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], env=env,
                           capture_output=True, text=True, timeout=300)
@@ -116,3 +116,47 @@ def test_kfold_never_uses_a_test_fold_for_choices():
         assert set(np.unique(y[val])) == set(range(4))  # stratified validation part
     with pytest.raises(ValueError, match="k must be"):
         kfold_with_inner_validation(y, k=1)
+
+
+def test_download_path_fetches_the_weights_from_a_server(tmp_path):
+    """The online route, against a local HTTP server standing in for Keras's storage: an empty
+    cache, a network that answers, and `build_backbone` downloads, caches and loads the file."""
+    code = """
+    import functools, http.server, threading
+    import numpy as np, h5py, keras
+    from keras.src.applications import mobilenet_v2
+    from keras.src.legacy.saving import legacy_h5_format
+    from helpers import applications, data
+    import os, pathlib
+    served = pathlib.Path(os.environ["KERAS_HOME"]) / "served"; served.mkdir()
+    seed = applications.build_backbone("MobileNetV2", 96, weights=None)
+    with h5py.File(served / applications.weights_filename("MobileNetV2", 96), "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, seed)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    mobilenet_v2.BASE_WEIGHT_PATH = f"http://127.0.0.1:{server.server_port}/"
+    data.network_available = lambda **kw: True          # "the network answers"
+    print("CACHED_BEFORE", applications.cached_weights_path("MobileNetV2", 96).is_file())
+    loaded = applications.build_backbone("MobileNetV2", 96, weights="imagenet")
+    same = all(np.array_equal(a, b) for a, b in zip(seed.get_weights(), loaded.get_weights()))
+    print("DOWNLOADED", same, applications.cached_weights_path("MobileNetV2", 96).is_file())
+    """
+    proc = _run(code, tmp_path, offline=False)
+    assert "CACHED_BEFORE False" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    assert "DOWNLOADED True True" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+
+
+def test_write_image_folder_is_what_image_dataset_from_directory_reads(tmp_path, near):
+    import keras
+
+    x, y = near.x_train[:12], np.arange(12) % 4
+    root = applications.write_image_folder(tmp_path / "photos", x, y, near.class_names, size=32)
+    assert sorted(p.name for p in root.iterdir()) == sorted(n.replace("/", "-") for n in near.class_names)
+    assert not (tmp_path / "photos.partial").exists()
+    ds = keras.utils.image_dataset_from_directory(root, image_size=(32, 32), batch_size=12, shuffle=False)
+    images, labels = next(iter(ds))
+    assert images.shape == (12, 32, 32, 3) and float(images.numpy().max()) > 1   # pixels 0..255
+    assert sorted(labels.numpy().tolist()) == sorted(y.tolist())
+    with pytest.raises(ValueError, match="12 images but 3 labels"):
+        applications.write_image_folder(tmp_path / "bad", x, y[:3], near.class_names)

@@ -225,3 +225,32 @@ def test_reused_traced_model_gives_the_same_run_as_a_new_one(strategy, near):
     again = experiment.run_cell(near, strategy, 3, 1, **kw)      # seed 1 again, reused model
     for key in ("accuracy", "val_accuracy", "train_accuracy", "macro_f1"):
         assert again[key] == first[key], key
+
+
+def test_extra_seeds_of_the_cheap_contenders_pair_only_with_what_shares_them():
+    """Seeds 5-9 for the cheap contenders: comparisons among them use ten pairs, comparisons
+    with scratch or fine-tuning the five seeds both ran; validation ranks on shared seeds."""
+    rows = _rows()
+    for seed in range(5, 10):
+        for s in experiment.CHEAP:
+            r = dict(next(x for x in rows if x["strategy"] == s and x["seed"] == 0))
+            # extra seeds where feature extraction scores high on validation: must not count
+            # when it is ranked against fine-tuning, which did not run them
+            r.update(seed=seed, sample=f"s{seed}", accuracy=r["accuracy"] + 0.01,
+                     val_accuracy=0.99 if s == "feature_extraction" else r["val_accuracy"])
+            rows.append(r)
+    assert experiment.seed_counts(rows) == (5, {s: {"near 5": [5, 6, 7, 8, 9]} for s in experiment.CHEAP})
+    v = experiment.verdicts(rows)[0]
+    assert v["transfer"] == "fine_tuning"             # ranked on seeds 0-4, where it leads
+    assert v["feature_extraction_vs_random_features"]["n"] == 10
+    assert v["fine_tuning_vs_scratch"]["n"] == 5 and v["transfer_vs_each"]["pixel_logreg"]["n"] == 5
+    table = experiment.markdown_table({"rows": rows, "parameters": {"SEEDS": 5}})
+    assert "over 5 seeds (10 for the cheap contenders" in table and "at near 5;" in table
+
+
+def test_run_extra_seeds_reproduces_the_cheap_contenders_extra_runs():
+    rows = experiment.run_extra_seeds({"pixel_logreg": {"far 1": [5, 6]}}, progress=False,
+                                      test_images=50, val_images=50)
+    assert [(r["task"], r["per_class"], r["strategy"], r["seed"]) for r in rows] == \
+        [("far", 1, "pixel_logreg", 5), ("far", 1, "pixel_logreg", 6)]
+    assert rows[0]["sample"] != rows[1]["sample"]

@@ -22,14 +22,36 @@ def _keys(grid):
     return {(r["task"], str(r["per_class"]), r["strategy"], r["seed"]) for r in grid["rows"]}
 
 
+def _seeds_by_cell(grid):
+    out = {}
+    for r in grid["rows"]:
+        out.setdefault((r["task"], str(r["per_class"])), {}).setdefault(r["strategy"], set()).add(r["seed"])
+    return out
+
+
 def test_full_grid_is_complete(grid):
-    """Three targets, budgets from 1 to at least 20, at least five seeds, every contender in every cell."""
+    """Three targets, budgets from 1 to 100, at least five seeds, every contender in every cell."""
     params = grid["parameters"]
-    assert params["SEEDS"] >= 5 and {1, 2, 5, 20} <= set(params["LABEL_BUDGETS"])
+    assert params["SEEDS"] >= 5 and {1, 2, 5, 20, 100} <= set(params["LABEL_BUDGETS"])
     expected = {(t, str(b), s, seed) for t in experiment.TASKS for b in params["LABEL_BUDGETS"]
                 for s in experiment.STRATEGIES for seed in range(params["SEEDS"])}
-    assert _keys(grid) == expected and len(grid["rows"]) == len(expected)
+    assert expected <= _keys(grid) and len(grid["rows"]) == len(_keys(grid))
     assert "python -m helpers grid" in (RESULTS / "README.md").read_text()
+
+
+def test_only_the_cheap_contenders_have_extra_seeds_and_they_share_them(grid):
+    """Extra seeds go to the cheap contenders only, all of them, so their comparisons stay paired."""
+    params = grid["parameters"]
+    for (task, budget), by_strategy in _seeds_by_cell(grid).items():
+        core = set(range(params["SEEDS"]))
+        for strategy, seeds in by_strategy.items():
+            if strategy not in experiment.CHEAP:
+                assert seeds == core, (task, budget, strategy)
+        cheap = {frozenset(by_strategy[s]) for s in experiment.CHEAP}
+        assert len(cheap) == 1, (task, budget)
+        extra = sorted(set(next(iter(cheap))) - core)
+        for strategy in experiment.CHEAP:
+            assert params["EXTRA_SEEDS"].get(strategy, {}).get(f"{task} {budget}", []) == extra
 
 
 def test_every_contender_saw_the_same_sample_and_images(grid):
@@ -42,7 +64,9 @@ def test_every_contender_saw_the_same_sample_and_images(grid):
     samples = {(k[0], k[1]): set() for k in by_seed}
     for (task, budget, _), rows in by_seed.items():
         samples[task, budget].add(rows[0]["sample"])
-    assert all(len(s) == grid["parameters"]["SEEDS"] for s in samples.values())  # one per seed
+    seeds = _seeds_by_cell(grid)
+    for cell, s in samples.items():  # one sample per seed, a different one for each seed
+        assert len(s) == len(set.union(*seeds[cell].values())), cell
 
 
 def test_test_and_validation_sizes_are_what_each_target_has(grid):
@@ -78,6 +102,7 @@ def test_choices_were_made_on_validation_among_the_declared_candidates(grid):
 
 def test_every_transfer_strategy_stands_beside_its_random_init_control(grid):
     verdicts = grid["verdicts"]
+    seeds = _seeds_by_cell(grid)
     assert len(verdicts) == len(experiment.TASKS) * len(grid["parameters"]["LABEL_BUDGETS"])
     for v in verdicts:
         assert v["transfer"] in experiment.TRANSFER and v["control"] in experiment.CONTROLS
@@ -85,7 +110,13 @@ def test_every_transfer_strategy_stands_beside_its_random_init_control(grid):
         assert v["verdict"] in ("ahead", "behind", "can't tell")
         for strategy, control in experiment.CONTROL_OF.items():
             p = v[f"{strategy}_vs_{control}"]
-            assert p["n"] == grid["parameters"]["SEEDS"] and p["verdict"] in ("ahead", "behind", "can't tell")
+            shared = seeds[v["task"], str(v["per_class"])]
+            n = len(shared[strategy] & shared[control])
+            assert n >= grid["parameters"]["SEEDS"] and p["n"] == n
+            assert p["verdict"] in ("ahead", "behind", "can't tell")
+        for control, p in v["transfer_vs_each"].items():
+            shared = seeds[v["task"], str(v["per_class"])]
+            assert p["n"] == len(shared[v["transfer"]] & shared[control])
 
 
 def test_committed_verdicts_are_recomputed_from_the_rows(grid):
@@ -147,15 +178,17 @@ def test_benchmark_tables_are_generated_from_the_bench_file(doc):
     assert {line.split(":")[0] for line in res["targets"]} == set(bench.TARGETS)
 
 
-def test_memory_table_is_generated_from_the_full_mode_file():
-    """README's quick/full memory table comes from bench.json and memory_full.json."""
+def test_bench_measures_every_notebook_at_its_default_settings():
+    """`make bench` runs each notebook as a learner gets it (QUICK off) and in quick mode."""
     import json
 
     from helpers.tools import bench
 
-    full = json.loads(bench.COMMITTED_MEMORY.read_text())
-    assert full["mode"] == "full" and set(full["notebooks"]) == {p.stem for p in
-                                                                ROOT.glob("notebooks/[0-9][0-9]_*.ipynb")}
-    table = bench.memory_markdown(json.loads(bench.COMMITTED.read_text()), full)
-    assert results.generated_block((ROOT / "README.md").read_text(), "memory") == table.strip(), \
-        "README's memory table is stale: run `python -m helpers tables`"
+    res = json.loads(bench.COMMITTED.read_text())
+    notebooks = {p.stem for p in ROOT.glob("notebooks/[0-9][0-9]_*.ipynb")}
+    assert set(res["defaults"]["notebooks"]) == notebooks == set(res["course"]["notebooks"])
+    seconds = [r["seconds"] for r in res["defaults"]["notebooks"].values()]
+    assert res["defaults"]["max_s"] == max(seconds) and res["defaults"]["total_s"] == pytest.approx(sum(seconds))
+    table = bench.to_markdown(res)
+    for nb, r in res["defaults"]["notebooks"].items():
+        assert f"| {nb} | {r['seconds']:.1f} | {r['peak_mb']:.0f} |" in table

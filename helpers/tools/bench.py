@@ -1,8 +1,9 @@
 """``python -m helpers bench``: the course's costs on this machine, in one reproducible run.
 
 Measures (each a median of ``repeats`` runs, with min and max; ratios from the same run):
-1. the whole course in quick mode: wall time and the kernel's peak memory per notebook, one
-   notebook at a time; then the wall time with two notebooks at a time (as `make test` runs it);
+1. the whole course at its default settings (what a learner gets by opening a notebook and
+   running all), one notebook at a time: wall time and the kernel's peak memory per notebook;
+   then in quick mode, one at a time and two at a time (as `make test` runs it);
 2. feature extraction with the frozen base in every epoch vs features cached once;
 3. fine-tuning vs feature extraction: time per epoch and trainable parameters;
 4. the source model's throughput (inference and training step), NumPy arrays vs tf.data;
@@ -24,11 +25,11 @@ from pathlib import Path
 from helpers import config
 
 TARGETS = {
+    "notebook_default_max_s": 180, "course_default_total_s": 900,
     "course_quick_total_s": 240, "course_quick_wall_2_kernels_s": 240, "peak_kernel_mb": 1536,
-    "cached_speedup": 10.0, "import_helpers_beyond_tf_s": 3.0,
+    "peak_kernel_default_mb": 2048, "cached_speedup": 10.0, "import_helpers_beyond_tf_s": 3.0,
 }
 COMMITTED = config.DATASETS_DIR / "results" / "bench.json"
-COMMITTED_MEMORY = COMMITTED.parent / "memory_full.json"
 BINDER_MEMORY_MB = 2048   # what mybinder.org gives a session
 
 
@@ -56,38 +57,18 @@ def bench_course(out: Path, jobs: int = 2) -> dict:
                          "status": "ok" if all(r.status == "ok" for r in together) else "FAILED"}}
 
 
-def memory_full(out: Path, names=None, params: dict | None = None) -> dict:
-    """Each notebook in FULL mode: wall time and the kernel's peak memory (does it fit Binder?).
-
-    ``params`` may lower a setting that only repeats work (e.g. ``SEEDS`` of notebook 05); the
-    file records every override next to the numbers.
-    """
+def bench_defaults(out: Path) -> dict:
+    """Every notebook at its default settings (QUICK off, parameters as committed), one at a
+    time: the time a learner waits for Run All, and the kernel's peak memory (does it fit Binder?)."""
     from helpers.tools import runner
 
-    params = params or {}
-    results = runner.run_course(names, quick=False, params=params, out_dir=out / "executed-full",
-                                progress=False)
-    return {"date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(), "mode": "full",
-            "overrides": params, "binder_memory_mb": BINDER_MEMORY_MB,
-            "notebooks": {r.notebook: {"status": r.status, "seconds": r.seconds,
-                                       "peak_mb": r.peak_mb} for r in results}}
-
-
-def memory_markdown(quick: dict | None, full: dict) -> str:
-    """Per notebook: the kernel's peak in quick and full mode, and whether it fits Binder."""
-    limit = full["binder_memory_mb"]
-    lines = [f"Full mode measured {full['date']} on {full['cpus']} CPU cores"
-             + (f" (overrides: {json.dumps(full['overrides'])})" if full["overrides"] else "")
-             + f"; quick mode from the benchmark. Binder limit: {limit} MB.", "",
-             "| notebook | quick: peak MB | full: peak MB | fits Binder in full mode |",
-             "|---|---|---|---|"]
-    quick_rows = (quick or {}).get("course", {}).get("notebooks", {})
-    for nb, r in full["notebooks"].items():
-        q = quick_rows.get(nb, {}).get("peak_mb")
-        fits = "yes" if r["status"] == "ok" and r["peak_mb"] < limit else "no"
-        quick_mb = "n/a" if q is None else f"{q:.0f}"
-        lines.append(f"| {nb} | {quick_mb} | {r['peak_mb']:.0f} | {fits} |")
-    return "\n".join(lines) + "\n"
+    results = runner.run_course(quick=False, out_dir=out / "executed-defaults", progress=False)
+    return {"notebooks": {r.notebook: {"status": r.status, "seconds": r.seconds, "peak_mb": r.peak_mb}
+                          for r in results},
+            "total_s": sum(r.seconds for r in results),
+            "max_s": max(r.seconds for r in results),
+            "peak_kernel_mb": max(r.peak_mb for r in results),
+            "binder_memory_mb": BINDER_MEMORY_MB}
 
 
 def bench_cached(repeats: int) -> dict:
@@ -195,7 +176,11 @@ def bench_startup(repeats: int) -> dict:
 
 def check_targets(res: dict) -> list[str]:
     """One line per target: met, or missed by how much."""
+    defaults = res.get("defaults", {})
     measured = {
+        "notebook_default_max_s": defaults.get("max_s"),
+        "course_default_total_s": defaults.get("total_s"),
+        "peak_kernel_default_mb": defaults.get("peak_kernel_mb"),
         "course_quick_total_s": res.get("course", {}).get("total_s"),
         "course_quick_wall_2_kernels_s": res.get("course", {}).get("parallel", {}).get("wall_s"),
         "peak_kernel_mb": res.get("course", {}).get("peak_kernel_mb"),
@@ -237,20 +222,35 @@ def to_markdown(res: dict) -> str:
     row("import tensorflow, s", s["import_tensorflow_s"], "{:.2f}")
     row("import tensorflow + helpers, s", s["import_tf_and_helpers_s"], "{:.2f}")
     row("kernel start, s", s["kernel_start_s"], "{:.2f}")
-    if "course" in res:
-        lines += ["", "| notebook (quick mode) | status | seconds | kernel peak MB |", "|---|---|---|---|"]
-        for nb, r in res["course"]["notebooks"].items():
-            lines.append(f"| {nb} | {r['status']} | {r['seconds']:.1f} | {r['peak_mb']:.0f} |")
-        lines.append(f"| **total, one at a time** | | {res['course']['total_s']:.1f} | {res['course']['peak_kernel_mb']:.0f} |")
-        par = res["course"].get("parallel")
+    if "course" in res or "defaults" in res:
+        quick = res.get("course", {}).get("notebooks", {})
+        full = res.get("defaults", {}).get("notebooks", {})
+        limit = res.get("defaults", {}).get("binder_memory_mb", BINDER_MEMORY_MB)
+
+        def cell(r, key, fmt):
+            return "n/a" if not r else (fmt.format(r[key]) if r["status"] == "ok" else r["status"])
+
+        lines += ["", "| notebook | default settings: seconds | default: kernel peak MB | "
+                  f"fits Binder ({limit} MB) | quick mode: seconds | quick: kernel peak MB |",
+                  "|---|---|---|---|---|---|"]
+        for nb in sorted(set(quick) | set(full)):
+            f, q = full.get(nb), quick.get(nb)
+            fits = "n/a" if not f else ("yes" if f["status"] == "ok" and f["peak_mb"] < limit else "no")
+            lines.append(f"| {nb} | {cell(f, 'seconds', '{:.1f}')} | {cell(f, 'peak_mb', '{:.0f}')} | "
+                         f"{fits} | {cell(q, 'seconds', '{:.1f}')} | {cell(q, 'peak_mb', '{:.0f}')} |")
+        d, c = res.get("defaults"), res.get("course")
+        lines.append(f"| **total, one at a time** | {d['total_s']:.1f} | {d['peak_kernel_mb']:.0f} | | "
+                     if d else "| **total, one at a time** | n/a | n/a | | ")
+        lines[-1] += (f"{c['total_s']:.1f} | {c['peak_kernel_mb']:.0f} |" if c else "n/a | n/a |")
+        par = (c or {}).get("parallel")
         if par:
-            lines.append(f"| **wall time, {par['jobs']} at a time** (`run --quick --jobs {par['jobs']}`) "
-                         f"| {par['status']} | {par['wall_s']:.1f} | |")
+            lines.append(f"| **quick mode, {par['jobs']} at a time** (`run --quick --jobs {par['jobs']}`, "
+                         f"wall time) | | | | {par['wall_s']:.1f} ({par['status']}) | |")
     lines += ["", "Targets:", *[f"- {line}" for line in res["targets"]]]
     return "\n".join(lines) + "\n"
 
 
-def main(out: Path, quick_only: bool = False, repeats: int = 3) -> int:
+def main(out: Path, quick_only: bool = False, repeats: int = 3, defaults: bool = True) -> int:
     """Run every measurement, write bench.json and bench.md, print the table."""
     import tensorflow as tf
 
@@ -270,6 +270,9 @@ def main(out: Path, quick_only: bool = False, repeats: int = 3) -> int:
         print(f"measuring {name}...", flush=True)
         res[name] = fn(repeats)
     if not quick_only:
+        if defaults:
+            print("running every notebook at its default settings (about 15 minutes)...", flush=True)
+            res["defaults"] = bench_defaults(out)
         print("running the whole course in quick mode...", flush=True)
         res["course"] = bench_course(out)
     res["targets"] = check_targets(res)

@@ -49,6 +49,18 @@ def _cmd_pretrain(args) -> int:
 GRID_COMMAND = "python -m helpers grid"
 
 
+def _seed_list(text: str) -> list[int] | None:
+    """``"5"`` -> seeds 0..4; ``"5-9"`` -> seeds 5..9; None if neither."""
+    try:
+        if "-" in text:
+            first, last = (int(v) for v in text.split("-"))
+            return list(range(first, last + 1)) if 0 <= first <= last else None
+        n = int(text)
+        return list(range(n)) if n > 0 else None
+    except ValueError:
+        return None
+
+
 def _cmd_grid(args) -> int:
     """Notebook 05's full grid, or part of it (``--tasks``/``--budgets``), into one JSON file."""
     from helpers import data, experiment
@@ -57,8 +69,11 @@ def _cmd_grid(args) -> int:
         parts = [experiment.load_results(Path(p)) for p in args.merge]
         rows = [r for part in parts for r in part["rows"]]
         params = dict(parts[0]["parameters"], parts=[p["parameters"] for p in parts])
+        for key in ("SEED_LIST", "STRATEGIES"):
+            params.pop(key, None)
         params["TASKS"] = [t for t in experiment.TASKS if any(r["task"] == t for r in rows)]
         params["LABEL_BUDGETS"] = sorted({int(r["per_class"]) for r in rows})
+        params["SEEDS"], params["EXTRA_SEEDS"] = experiment.seed_counts(rows)
         params["command"] = f"{GRID_COMMAND} (parts merged; see datasets/results/README.md)"
         keys = [(r["task"], str(r["per_class"]), r["strategy"], r["seed"]) for r in rows]
         if len(keys) != len(set(keys)):
@@ -78,14 +93,25 @@ def _cmd_grid(args) -> int:
         print(f"error: --budgets must be integers, like 1,2,5,20,100; not {args.budgets!r}",
               file=sys.stderr)
         return 2
-    seeds = list(range(args.seeds))
-    params = {"TASKS": tasks, "LABEL_BUDGETS": budgets, "SEEDS": args.seeds, "BATCH_SIZE": 32,
+    seeds = _seed_list(args.seeds)
+    strategies = [s.strip() for s in args.strategies.split(",")]
+    if seeds is None:
+        print(f"error: --seeds must be a count N (seeds 0..N-1) or a range A-B; not {args.seeds!r}",
+              file=sys.stderr)
+        return 2
+    bad = [s for s in strategies if s not in experiment.STRATEGIES]
+    if bad:
+        print(f"error: unknown contender(s) {bad}; choose from {list(experiment.STRATEGIES)}",
+              file=sys.stderr)
+        return 2
+    params = {"TASKS": tasks, "LABEL_BUDGETS": budgets, "SEEDS": len(seeds), "SEED_LIST": seeds,
+              "STRATEGIES": strategies, "BATCH_SIZE": 32,
               "TEST_IMAGES": 2000, "VAL_IMAGES": 500, "AUG_COPIES": experiment.AUG_COPIES,
               "STEP_LIMITS": [experiment.MIN_STEPS, experiment.MAX_STEPS],
               "LEARNING_RATES": {"scratch": list(experiment.SCRATCH_LEARNING_RATES),
                                  "fine_tuning": list(experiment.TUNE_LEARNING_RATES)},
               "command": " ".join([GRID_COMMAND] + sys.argv[2:])}
-    rows = experiment.run_grid([data.get_task(t) for t in tasks], budgets, seeds,
+    rows = experiment.run_grid([data.get_task(t) for t in tasks], budgets, seeds, strategies,
                                batch_size=32, test_images=2000, val_images=500)
     experiment.save_results(Path(args.out), rows, params)
     print(experiment.format_verdicts(experiment.verdicts(rows)))
@@ -204,19 +230,10 @@ def _cmd_book(args) -> int:
 
 
 def _cmd_bench(args) -> int:
-    from helpers.data import atomic_write_text
     from helpers.tools import bench
 
-    if args.full_memory:
-        overrides = {name: value for name, value in (args.param or [])}
-        res = bench.memory_full(Path(args.out), args.notebooks or None, overrides)
-        target = Path(args.out) / "memory_full.json"
-        atomic_write_text(target, json.dumps(res, indent=1))
-        print(bench.memory_markdown(None, res))
-        print(f"To publish it: cp {target} {bench.COMMITTED_MEMORY.relative_to(config.ROOT)} "
-              "&& python -m helpers tables")
-        return 0
-    return bench.main(Path(args.out), quick_only=args.skip_course, repeats=args.repeats)
+    return bench.main(Path(args.out), quick_only=args.skip_course, repeats=args.repeats,
+                      defaults=not args.skip_defaults)
 
 
 def _cmd_tables(args) -> int:
@@ -235,9 +252,6 @@ def _cmd_tables(args) -> int:
               (readme, "card", card_table, config.SOURCE_MODEL_CARD),
               (readme, "bench", bench_table, bench.COMMITTED),
               (docs, "bench", bench_table, bench.COMMITTED)]
-    if bench.COMMITTED_MEMORY.exists():
-        memory = bench.memory_markdown(committed_bench, json.loads(bench.COMMITTED_MEMORY.read_text()))
-        blocks.append((readme, "memory", memory, bench.COMMITTED_MEMORY))
     for path, name, content, source in blocks:
         changed = results.replace_generated_block(path, name, content)
         print(f"{'rewrote' if changed else 'unchanged'}: {path.relative_to(config.ROOT)} "
@@ -266,7 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("grid", help="notebook 05's full experiment grid (long: see datasets/results)")
     p.add_argument("--tasks", default=",".join(("look", "near", "far")))
     p.add_argument("--budgets", default="1,2,5,20,100", help="labels per class")
-    p.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1")
+    p.add_argument("--seeds", default="5", help="N: seeds 0..N-1; A-B: seeds A..B (extra seeds)")
+    p.add_argument("--strategies", default=",".join(("pixel_logreg", "random_features", "scratch",
+                                                     "feature_extraction", "fine_tuning")),
+                   help="contenders to run (extra seeds for the cheap ones)")
     p.add_argument("--out", default=str(config.BUILD_DIR / "grid.json"))
     p.add_argument("--merge", nargs="+", metavar="PART",
                    help="instead: merge grid files of disjoint parts into --out")
@@ -326,11 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(config.BUILD_DIR / "bench"))
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--skip-course", action="store_true", help="skip running the whole course")
-    p.add_argument("--full-memory", action="store_true",
-                   help="instead: run notebooks in full mode and record the kernel's peak memory")
-    p.add_argument("notebooks", nargs="*", help="with --full-memory: which notebooks (default all)")
-    p.add_argument("-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-                   help="with --full-memory: a parameter override, recorded in the file")
+    p.add_argument("--skip-defaults", action="store_true",
+                   help="skip the course at its default settings (quick mode only)")
     p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("tables", help="rewrite README's result tables from the committed results")
