@@ -120,6 +120,22 @@ def test_notebook_runs_and_exercises_pass(executed, path):
                for o in quiz_outputs), "quiz has no static form in the executed notebook"
 
 
+# Cells whose stderr is the lesson: 03 shows the warning Keras gives for a softmax output read
+# as logits. Any other stderr output (TensorFlow's C++ log lines, library chatter) is noise a
+# learner would see in JupyterLab.
+STDERR_TAUGHT = {("03_feature_extraction", "from_logits")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_stderr_noise_in_the_outputs(executed, path):
+    nb, _ = executed[path.stem]
+    noisy = [c.source.splitlines()[0] for c in nb.cells if c.cell_type == "code"
+             if any(o.output_type == "stream" and o.get("name") == "stderr" for o in c.outputs)
+             and not any(stem == path.stem and marker in c.source for stem, marker in STDERR_TAUGHT)]
+    assert not noisy, f"stderr output in the cells starting {noisy}"
+
+
 @pytest.mark.slow
 def test_welcome_measures_transfer_against_its_controls(executed):
     """00: every target gets pixels, random weights and pretrained features; nothing asserts a winner."""
