@@ -254,3 +254,14 @@ def test_run_extra_seeds_reproduces_the_cheap_contenders_extra_runs():
     assert [(r["task"], r["per_class"], r["strategy"], r["seed"]) for r in rows] == \
         [("far", 1, "pixel_logreg", 5), ("far", 1, "pixel_logreg", 6)]
     assert rows[0]["sample"] != rows[1]["sample"]
+
+
+def test_grid_on_dask_gives_the_rows_run_grid_gives():
+    """The fan-out path: one job per (target, budget, contender) on two worker processes."""
+    kw = dict(test_images=40, val_images=40)
+    here = experiment.run_grid([data.far_task()], [1], [0, 1], ("pixel_logreg",), progress=False, **kw)
+    there = experiment.run_grid_on_dask(["far"], [1], [0, 1], ("pixel_logreg",), jobs=2,
+                                        progress=False, **kw)
+    drop = {"seconds"}
+    assert [{k: v for k, v in r.items() if k not in drop} for r in there] == \
+        [{k: v for k, v in r.items() if k not in drop} for r in here]

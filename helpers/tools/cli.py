@@ -111,8 +111,13 @@ def _cmd_grid(args) -> int:
               "LEARNING_RATES": {"scratch": list(experiment.SCRATCH_LEARNING_RATES),
                                  "fine_tuning": list(experiment.TUNE_LEARNING_RATES)},
               "command": " ".join([GRID_COMMAND] + sys.argv[2:])}
-    rows = experiment.run_grid([data.get_task(t) for t in tasks], budgets, seeds, strategies,
-                               batch_size=32, test_images=2000, val_images=500)
+    sizes = dict(batch_size=32, test_images=2000, val_images=500)
+    if args.jobs > 1 or args.scheduler:
+        rows = experiment.run_grid_on_dask(tasks, budgets, seeds, strategies, jobs=args.jobs,
+                                           scheduler=args.scheduler, **sizes)
+    else:
+        rows = experiment.run_grid([data.get_task(t) for t in tasks], budgets, seeds, strategies,
+                                   **sizes)
     experiment.save_results(Path(args.out), rows, params)
     print(experiment.format_verdicts(experiment.verdicts(rows)))
     print(f"wrote {args.out}")
@@ -285,6 +290,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "feature_extraction", "fine_tuning")),
                    help="contenders to run (extra seeds for the cheap ones)")
     p.add_argument("--out", default=str(config.BUILD_DIR / "grid.json"))
+    p.add_argument("--jobs", type=int, default=1,
+                   help="N > 1: fan out on a local Dask cluster of N worker processes")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="fan out on the Dask cluster at ADDRESS (e.g. tcp://10.0.0.5:8786)")
     p.add_argument("--merge", nargs="+", metavar="PART",
                    help="instead: merge grid files of disjoint parts into --out")
     p.set_defaults(func=_cmd_grid)
