@@ -200,8 +200,8 @@ def test_book_has_every_notebook_figures_and_live_quizzes(built, course_run):
     ran = nbformat.read(Path(course_run["out"]) / "04_fine_tuning.ipynb", 4)
     live = [o["data"][quiz.QUIZ_MIME] for c in ran.cells for o in c.get("outputs", [])
             if quiz.QUIZ_MIME in o.get("data", {})]
-    assert any(q["id"] == "live-ft-lr" for q in live[0]["questions"])
-    assert "live-ft-lr" in (built["index"].parent / "04_fine_tuning.html").read_text()
+    assert any(q["id"] == "live-moved-most" for q in live[0]["questions"])
+    assert "live-moved-most" in (built["index"].parent / "04_fine_tuning.html").read_text()
 
 
 @pytest.mark.slow
