@@ -261,3 +261,21 @@ def test_quick_mode_has_one_channel_and_explicit_wins(monkeypatch):
     assert quick_mode(None) is True and quick_mode(False) is False
     monkeypatch.delenv("TLW_QUICK")
     assert quick_mode(None) is False and quick_mode(True) is True
+
+
+def test_readme_longer_runs_use_parameters_the_notebooks_take():
+    """Every `-p NAME VALUE` in README's "longer runs" table is accepted by its notebook."""
+    import re
+
+    from helpers.config import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    table = readme[readme.index("| notebook | default (Run All) | a longer run |"):]
+    table = table[:table.index("\n\n")]
+    rows = [line for line in table.splitlines()[2:] if line.startswith("| 0")]
+    assert len(rows) >= 4
+    for row in rows:
+        number = row.split("|")[1].strip()
+        given = dict(re.findall(r"-p (\w+) (\S+?)`?(?=\s|`|$)", row.split("|")[3]))
+        assert given, row
+        runner.validate_parameters(runner.notebook_path(number), given)
