@@ -560,7 +560,8 @@ def check_augmentation(augment, images, recorder=None, *, model=_UNSET):
 # ---------------------------------------------------------------- notebook 05
 
 def check_control_on_validation(answer, summary, task: str, budget, recorder=None):
-    """05: the control (no pretrained weights) that *validation* ranks best in one cell."""
+    """05: the control (no pretrained weights) that *validation* ranks best in one cell.
+    ``summary`` is ``aggregate`` over the seeds every contender ran (``on_shared_seeds``)."""
     from helpers.experiment import CONTROLS, best_on_validation
 
     expected = best_on_validation(summary, task, str(budget), CONTROLS)

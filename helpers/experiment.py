@@ -458,17 +458,28 @@ def scores(rows, task: str, budget, strategy: str, key: str = "accuracy") -> dic
 
 
 def seed_counts(rows) -> tuple[int, dict]:
-    """(seeds every contender ran in every cell, {cheap contender: {cell: its extra seeds}})."""
+    """(how many seeds every contender ran in every cell, {cheap contender: {cell: its extra
+    seeds}}): "extra" means beyond the seeds every contender of that cell ran."""
     seeds: dict = {}
     for r in rows:
-        seeds.setdefault((r["task"], str(r["per_class"]), r["strategy"]), set()).add(r["seed"])
-    common = min(len(s) for s in seeds.values())
+        seeds.setdefault((r["task"], str(r["per_class"])), {}).setdefault(r["strategy"], set()).add(r["seed"])
+    shared = {cell: set.intersection(*by.values()) for cell, by in seeds.items()}
     extra: dict = {}
-    for (task, budget, strategy), s in sorted(seeds.items()):
-        more = sorted(x for x in s if x >= common)
-        if more:
-            extra.setdefault(strategy, {})[f"{task} {budget}"] = more
-    return common, extra
+    for (task, budget), by in sorted(seeds.items()):
+        for strategy, s in sorted(by.items()):
+            more = sorted(s - shared[task, budget])
+            if more:
+                extra.setdefault(strategy, {})[f"{task} {budget}"] = more
+    return min(len(s) for s in shared.values()), extra
+
+
+def on_shared_seeds(rows) -> list:
+    """Only the runs whose seed every contender of that cell ran: the same samples for all."""
+    seeds: dict = {}
+    for r in rows:
+        seeds.setdefault((r["task"], str(r["per_class"])), {}).setdefault(r["strategy"], set()).add(r["seed"])
+    shared = {cell: set.intersection(*by.values()) for cell, by in seeds.items()}
+    return [r for r in rows if r["seed"] in shared[r["task"], str(r["per_class"])]]
 
 
 def aggregate(rows) -> list[dict]:
@@ -639,9 +650,20 @@ def save_results(path: Path, rows, parameters: dict) -> None:
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    # A part that runs some contenders only (extra seeds for the cheap ones) has no verdicts of
+    # its own: they are computed once the parts are merged.
     atomic_write_text(path, json.dumps({"parameters": parameters, "rows": rows,
-                                        "summary": aggregate(rows), "verdicts": verdicts(rows)},
+                                        "summary": aggregate(rows),
+                                        "verdicts": verdicts(rows) if has_every_contender(rows) else []},
                                        indent=1))
+
+
+def has_every_contender(rows) -> bool:
+    """True if every cell of ``rows`` has every contender (so verdicts can be computed)."""
+    found: dict = {}
+    for r in rows:
+        found.setdefault((r["task"], str(r["per_class"])), set()).add(r["strategy"])
+    return bool(found) and all(set(STRATEGIES) <= s for s in found.values())
 
 
 def load_results(path: Path) -> dict:
@@ -666,9 +688,10 @@ def markdown_table(grid: dict) -> str:
             "pretrained FE − random FE", "fine-tuning − scratch",
             "best transfer − best control (both chosen on validation); verdict against every control"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    shared_summary = aggregate(on_shared_seeds(rows))
     for v in verdicts(rows):
         task, budget = v["task"], v["per_class"]
-        best = max((cell(summary, task, budget, s) for s in STRATEGIES),
+        best = max((cell(shared_summary, task, budget, s) for s in STRATEGIES),
                    key=lambda s: s["accuracy_mean"])["strategy"]
         cells = []
         for strategy in STRATEGIES:
@@ -707,6 +730,6 @@ def markdown_table(grid: dict) -> str:
               "leave out zero. The verdict is \"ahead\" when the best transfer strategy is ahead of "
               "every control, \"behind\" when any control is ahead of it, \"can't tell\" otherwise "
               f"({len(verdict_rows)} cells at 95% each: expect the odd cell to mislead). Bold: highest "
-              "mean test accuracy of the row. Made with `python -m helpers grid` "
+              "mean test accuracy of the row over the seeds every contender ran. Made with `python -m helpers grid` "
               "(datasets/results/README.md)."]
     return "\n".join(lines)

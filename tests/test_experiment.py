@@ -265,3 +265,35 @@ def test_grid_on_dask_gives_the_rows_run_grid_gives():
     drop = {"seconds"}
     assert [{k: v for k, v in r.items() if k not in drop} for r in there] == \
         [{k: v for k, v in r.items() if k not in drop} for r in here]
+
+
+def test_shared_seeds_need_not_start_at_zero():
+    rows = _rows()
+    for r in rows:
+        r["seed"] += 3                               # seeds 3..7 for every contender
+    assert experiment.seed_counts(rows) == (5, {})
+    extra = dict(rows[0], seed=9, sample="s9")       # one contender, one more seed
+    assert experiment.seed_counts(rows + [extra]) == (5, {rows[0]["strategy"]: {"near 5": [9]}})
+    assert experiment.on_shared_seeds(rows + [extra]) == rows
+
+
+def test_grid_merge_joins_parts_refuses_overlap_and_keeps_a_flat_part_list(tmp_path, capsys):
+    from helpers.tools.cli import main
+
+    rows = _rows()
+    a, b = tmp_path / "a.json", tmp_path / "b.json"
+    experiment.save_results(a, [r for r in rows if r["seed"] < 3], {"SEEDS": 3, "command": "a"})
+    experiment.save_results(b, [r for r in rows if r["seed"] >= 3], {"SEEDS": 2, "command": "b"})
+    assert main(["grid", "--merge", str(a), str(b), "--out", str(tmp_path / "ab.json")]) == 0
+    ab = experiment.load_results(tmp_path / "ab.json")
+    assert len(ab["rows"]) == len(rows) and ab["parameters"]["SEEDS"] == 5
+    assert [p["command"] for p in ab["parameters"]["parts"]] == ["a", "b"]
+    extra = [dict(r, seed=7, sample="s7") for r in rows if r["strategy"] in experiment.CHEAP and r["seed"] == 0]
+    experiment.save_results(tmp_path / "c.json", extra, {"SEEDS": 1, "command": "c"})
+    assert main(["grid", "--merge", str(tmp_path / "ab.json"), str(tmp_path / "c.json"),
+                 "--out", str(tmp_path / "abc.json")]) == 0
+    abc = experiment.load_results(tmp_path / "abc.json")["parameters"]
+    assert [p["command"] for p in abc["parts"]] == ["a", "b", "c"]      # flat, not nested
+    assert abc["SEEDS"] == 5 and abc["EXTRA_SEEDS"]["pixel_logreg"] == {"near 5": [7]}
+    assert main(["grid", "--merge", str(a), str(a), "--out", str(tmp_path / "aa.json")]) == 2
+    assert "overlap" in capsys.readouterr().err

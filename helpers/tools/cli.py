@@ -68,7 +68,8 @@ def _cmd_grid(args) -> int:
     if args.merge:
         parts = [experiment.load_results(Path(p)) for p in args.merge]
         rows = [r for part in parts for r in part["rows"]]
-        params = dict(parts[0]["parameters"], parts=[p["parameters"] for p in parts])
+        flat = [q for p in parts for q in (p["parameters"].get("parts") or [p["parameters"]])]
+        params = dict(parts[0]["parameters"], parts=flat)
         for key in ("SEED_LIST", "STRATEGIES"):
             params.pop(key, None)
         params["TASKS"] = [t for t in experiment.TASKS if any(r["task"] == t for r in rows)]
@@ -119,7 +120,10 @@ def _cmd_grid(args) -> int:
         rows = experiment.run_grid([data.get_task(t) for t in tasks], budgets, seeds, strategies,
                                    **sizes)
     experiment.save_results(Path(args.out), rows, params)
-    print(experiment.format_verdicts(experiment.verdicts(rows)))
+    if experiment.has_every_contender(rows):
+        print(experiment.format_verdicts(experiment.verdicts(rows)))
+    else:
+        print("some contenders only: verdicts come when this part is merged with the rest")
     print(f"wrote {args.out}")
     return 0
 
