@@ -3,9 +3,10 @@
 ``weights="imagenet"`` makes Keras look for the weight file in ``$KERAS_HOME/models/`` and
 download it only if it is missing. So a teacher can pre-seed a classroom by copying the files
 there. Two families differ: MobileNetV2 checks no hash (any file with the right name is
-loaded), EfficientNet checks a hash, and if it does not match it tries to download again and,
-when that fails, deletes the cached file. ``build_backbone`` checks all this up front and fails
-fast with a clear message instead of hanging on a download.
+loaded), EfficientNet checks a hash, and if it does not match Keras tries to download again and,
+when that fails, deletes the cached file. ``build_backbone`` checks all this up front: without a
+network it fails fast with a clear message (and leaves a mismatching file alone) instead of
+hanging on a download.
 """
 
 from __future__ import annotations
@@ -41,6 +42,26 @@ def cached_weights_path(name: str, input_size: int = 96, include_top: bool = Fal
     return config.keras_home() / "models" / weights_filename(name, input_size, include_top)
 
 
+def expected_hash(name: str, include_top: bool = False) -> str | None:
+    """The MD5 Keras checks a cached weight file against (EfficientNet), or None (MobileNetV2
+    checks none)."""
+    if name != "EfficientNetB0":
+        return None
+    from keras.src.applications import efficientnet
+
+    return efficientnet.WEIGHTS_HASHES["b0"][0 if include_top else 1]
+
+
+def _md5(path: Path) -> str:
+    import hashlib
+
+    digest = hashlib.md5()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _constructor(name: str):
     import keras
 
@@ -71,6 +92,18 @@ def build_backbone(name: str = "MobileNetV2", input_size: int = 96, weights: str
     if weights != "imagenet":
         return build(weights=weights, **kwargs)
     path = cached_weights_path(name, input_size)
+    wanted = expected_hash(name)
+    if path.is_file() and wanted and _md5(path) != wanted:
+        # Keras would try to download a fresh copy and, when that fails, delete this file.
+        # Without a network, stop here instead, quickly, and leave the file where it is.
+        if config.offline() or not network_available(timeout=3.0):
+            raise WeightsUnavailable(
+                f"The cached ImageNet weights for {name} ({path}) do not match the hash Keras "
+                "expects (a partial download, or another file under that name), and no fresh copy "
+                "can be downloaded now. The file was left in place.\nFix: replace it with the "
+                "right file (copy it from a machine where "
+                f"`keras.applications.{name}(include_top=False)` worked), or delete it and run again "
+                "with a network. Meanwhile the notebook continues with random weights.")
     if not path.is_file():
         if config.offline() or not network_available(timeout=3.0):
             raise WeightsUnavailable(

@@ -77,10 +77,12 @@ def test_cached_mobilenet_file_is_used_offline(tmp_path):
     assert "LOADED_FROM_CACHE True" in proc.stdout, proc.stderr[-2000:]
 
 
-def test_efficientnet_mismatching_file_is_deleted_when_redownload_fails(tmp_path):
-    """EfficientNet checks a hash: a wrong file triggers a download and, when that fails, deletion."""
+def test_efficientnet_mismatching_file_stops_fast_and_is_kept_without_network(tmp_path):
+    """EfficientNet checks a hash. Keras, given a wrong file and no network, would try to download
+    and then delete the file; build_backbone checks the hash first, says what is wrong, keeps it."""
     code = """
-    import socket
+    import socket, time
+    import keras, keras.src.applications.efficientnet   # imported first: the clock times the check
     from helpers import applications
     path = applications.cached_weights_path("EfficientNetB0")
     path.parent.mkdir(parents=True)
@@ -89,15 +91,26 @@ def test_efficientnet_mismatching_file_is_deleted_when_redownload_fails(tmp_path
         raise OSError("network disabled for this test")
     socket.create_connection = no_network
     socket.socket.connect = lambda self, *a: no_network()
+    t0 = time.perf_counter()
     try:
         applications.build_backbone("EfficientNetB0", 96, weights="imagenet")
     except applications.WeightsUnavailable as err:
-        print("UNAVAILABLE", "deletes a file whose hash does not match" in str(err))
-    print("STILL_THERE", path.exists())
+        print("UNAVAILABLE", "do not match the hash" in str(err), "left in place" in str(err))
+    print("SECONDS", round(time.perf_counter() - t0, 1))
+    print("STILL_THERE", path.read_bytes() == b"not the real weights")
     """
     proc = _run(code, tmp_path)
-    assert "UNAVAILABLE True" in proc.stdout, proc.stdout + proc.stderr[-2000:]
-    assert "STILL_THERE False" in proc.stdout
+    assert "UNAVAILABLE True True" in proc.stdout, proc.stdout + proc.stderr[-2000:]
+    assert "STILL_THERE True" in proc.stdout
+    seconds = float(proc.stdout.split("SECONDS")[1].split()[0])
+    assert seconds < 10, seconds
+
+
+def test_expected_hash_is_the_one_keras_checks():
+    from keras.src.applications import efficientnet
+
+    assert applications.expected_hash("EfficientNetB0") == efficientnet.WEIGHTS_HASHES["b0"][1]
+    assert applications.expected_hash("MobileNetV2") is None
 
 
 def test_kfold_never_uses_a_test_fold_for_choices():
