@@ -227,7 +227,11 @@ def test_going_further_runs_offline(executed, course_run):
     for fold in m["kfold_indices"]:  # no test fold feeds early stopping or any other choice
         assert not set(fold["test"]) & (set(fold["train"]) | set(fold["val"]))
     assert len(m["tabular_transfer"]) == 4 and "same network, random weights" in m["tabular_transfer"]
-    assert 0 <= m["source_model_random_probe_accuracy"] <= 1
+    # both random-weight controls, BatchNormalization as initialised and calibrated, are shown
+    for key in ("source_model_random_probe_accuracy", "mobilenet_random_probe_accuracy"):
+        assert set(m[key]) == {"initial", "calibrated"} and all(0 <= v <= 1 for v in m[key].values())
+    # the photo model: both phases scored, and its export answers like the model
+    assert m["export_matches"] is True and 0 <= m["photo_model"]["fine_tuned"] <= 1
     nb = executed["06_going_further"][0]
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
                      if o.get("output_type") == "stream")
