@@ -19,11 +19,12 @@ from helpers import config
 FEATURE_CACHE_DIR = config.CACHE_DIR / "features"
 
 
-def extract_features(base, images, batch_size: int = 512) -> np.ndarray:
+def extract_features(base, images, batch_size: int = 128) -> np.ndarray:
     """The base model's output for every image, as a NumPy array (one forward pass, no training).
 
     The model is called directly, ``batch_size`` images at a time, in inference mode: unlike
-    ``predict`` this traces nothing, which matters when many short-lived models are used."""
+    ``predict`` this traces nothing, which matters when many short-lived models are used.
+    Each call holds one batch's activations of every layer: 128 small images keep that modest."""
     images = np.asarray(images, dtype="float32")
     if len(images) == 0:
         return np.zeros((0, *base.output.shape[1:]), "float32")
@@ -53,7 +54,7 @@ def weights_fingerprint(model) -> str:
 
 
 def cached_features(base, images, key: str, cache_dir: Path = FEATURE_CACHE_DIR,
-                    batch_size: int = 512) -> tuple[np.ndarray, bool]:
+                    batch_size: int = 128) -> tuple[np.ndarray, bool]:
     """Features of ``images`` from disk if computed before (same key, same weights), else computed and saved.
 
     Returns ``(features, from_cache)``. The file name carries the weights' fingerprint and the
@@ -173,9 +174,9 @@ def layer_features(model, layer_names, images) -> dict:
     """{layer: pooled features of ``images``}, every layer from one forward pass."""
     every_layer = _by_depth(model, tuple(layer_names))
     images = np.asarray(images, dtype="float32")
-    chunks = []   # called directly, 512 images at a time: no predict step to trace per shape
-    for start in range(0, len(images), 512):
-        out = every_layer(images[start:start + 512], training=False)
+    chunks = []   # called directly, 128 images at a time: no predict step to trace per shape
+    for start in range(0, len(images), 128):
+        out = every_layer(images[start:start + 128], training=False)
         chunks.append([np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])])
     return {name: np.concatenate([c[i] for c in chunks]) for i, name in enumerate(layer_names)}
 
