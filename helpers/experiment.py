@@ -473,6 +473,17 @@ def seed_counts(rows) -> tuple[int, dict]:
     return min(len(s) for s in shared.values()), extra
 
 
+def whole_split_cells(rows) -> dict:
+    """{(task, budget): training images} for cells whose budget exceeds a class's training images:
+    there ``run_cell`` trains on the whole split, the same sample for every seed."""
+    out = {}
+    for task, budget in cells_of(rows):
+        cell_rows = [r for r in rows if r["task"] == task and str(r["per_class"]) == budget]
+        if len({r["seed"] for r in cell_rows}) > 1 and len({r["sample"] for r in cell_rows}) == 1:
+            out[task, budget] = int(cell_rows[0]["train_images"])
+    return out
+
+
 def on_shared_seeds(rows) -> list:
     """Only the runs whose seed every contender of that cell ran: the same samples for all."""
     seeds: dict = {}
@@ -720,9 +731,14 @@ def markdown_table(grid: dict) -> str:
                        f"{', '.join(LABELS[c] for c in CHEAP if c in extra)}, at "
                        f"{', '.join(extra_cells)}; comparisons pair the seeds both contenders ran)")
     verdict_rows = verdicts(rows)
+    whole = whole_split_cells(rows)
+    whole_text = "".join(
+        f" {task} {budget}: a class has fewer than {budget} training images, so every seed trains on "
+        f"the whole training split ({n:,} images, the same for every seed); its seeds vary only the "
+        "training randomness (initialisation, augmentation, order)." for (task, budget), n in whole.items())
     lines += ["", f"Test accuracy, mean ± sample standard deviation over {seeds_text} "
               f"(each seed draws its own few-shot sample, the same for every contender). "
-              f"{'; '.join(sizes)}. Every network trained for the same number of steps "
+              f"{'; '.join(sizes)}.{whole_text} Every network trained for the same number of steps "
               f"({', '.join(map(str, steps))} by sample size); every choice made on validation. "
               "Differences are paired by seed, with the 95% bootstrap interval in brackets (exact: "
               f"every resample enumerated, up to {stats.EXACT_UP_TO} seeds). "
