@@ -727,9 +727,13 @@ def markdown_table(grid: dict) -> str:
     extra_cells = sorted({c for by_cell in extra.values() for c in by_cell})
     seeds_text = f"{common} seeds"
     if extra:
+        budgets = sorted({c.split()[1] for c in extra_cells}, key=_budget_key)
+        targets = [t for t in TASKS if any(c.split()[0] == t for c in extra_cells)]
+        where = (f"{', '.join(budgets)} labels per class" if len(extra_cells) == len(budgets) * len(targets)
+                 else ", ".join(extra_cells))
         seeds_text += (f" ({common + max(more)} for the cheap contenders, "
-                       f"{', '.join(LABELS[c] for c in CHEAP if c in extra)}, at "
-                       f"{', '.join(extra_cells)}; comparisons pair the seeds both contenders ran)")
+                       f"{'; '.join(LABELS[c] for c in CHEAP if c in extra)}, at {where} on "
+                       f"{', '.join(targets)}; comparisons pair the seeds both contenders ran)")
     verdict_rows = verdicts(rows)
     whole = whole_split_cells(rows)
     whole_text = "".join(

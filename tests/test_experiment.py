@@ -245,7 +245,7 @@ def test_extra_seeds_of_the_cheap_contenders_pair_only_with_what_shares_them():
     assert v["feature_extraction_vs_random_features"]["n"] == 10
     assert v["fine_tuning_vs_scratch"]["n"] == 5 and v["transfer_vs_each"]["pixel_logreg"]["n"] == 5
     table = experiment.markdown_table({"rows": rows, "parameters": {"SEEDS": 5}})
-    assert "over 5 seeds (10 for the cheap contenders" in table and "at near 5;" in table
+    assert "over 5 seeds (10 for the cheap contenders" in table and "at 5 labels per class on near;" in table
 
 
 def test_run_extra_seeds_reproduces_the_cheap_contenders_extra_runs():
