@@ -241,6 +241,9 @@ def _cmd_book(args) -> int:
 def _cmd_bench(args) -> int:
     from helpers.tools import bench
 
+    if args.defaults_only:
+        return bench.remeasure_defaults(Path(args.out), args.defaults_only)
+
     return bench.main(Path(args.out), quick_only=args.skip_course, repeats=args.repeats,
                       defaults=not args.skip_defaults)
 
@@ -356,6 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(config.BUILD_DIR / "bench"))
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--skip-course", action="store_true", help="skip running the whole course")
+    p.add_argument("--defaults-only", nargs="+", metavar="NOTEBOOK",
+                   help="instead: measure these notebooks again at their default settings, into "
+                        "the existing bench.json")
     p.add_argument("--skip-defaults", action="store_true",
                    help="skip the course at its default settings (quick mode only)")
     p.set_defaults(func=_cmd_bench)
