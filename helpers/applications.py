@@ -55,11 +55,8 @@ def expected_hash(name: str, include_top: bool = False) -> str | None:
 def _md5(path: Path) -> str:
     import hashlib
 
-    digest = hashlib.md5()
     with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def _constructor(name: str):

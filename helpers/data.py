@@ -64,12 +64,9 @@ def manifest() -> dict:
 
 
 def sha256_of(path: Path) -> str:
-    """SHA-256 of a file, read in chunks."""
-    digest = hashlib.sha256()
+    """SHA-256 of a file (hashlib reads it in chunks)."""
     with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def _load_verified() -> dict:

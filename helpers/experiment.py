@@ -390,9 +390,6 @@ def run_grid_on_dask(task_names, budgets, seeds, strategies=STRATEGIES, jobs: in
     ``scheduler``. The rows are the same as ``run_grid``'s, in the same order."""
     import os
 
-    from distributed import as_completed
-    from tqdm.auto import tqdm
-
     from helpers.tools import runner
 
     units = [(t, b, s) for t in task_names for b in budgets for s in strategies]
@@ -400,25 +397,16 @@ def run_grid_on_dask(task_names, budgets, seeds, strategies=STRATEGIES, jobs: in
     saved = {k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
     os.environ.update({k: v or "1" for k, v in saved.items()})
     try:
-        client = runner.dask_client(scheduler, jobs)
+        n = len(units)
+        parts = runner.map_on_dask(_run_unit, *zip(*units, strict=True), [list(seeds)] * n,
+                                   [kwargs] * n, jobs=jobs, scheduler=scheduler, unit="job",
+                                   desc="grid on Dask", progress=progress)
     finally:
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
-    try:
-        futures = [client.submit(_run_unit, t, b, s, list(seeds), kwargs, pure=False)
-                   for t, b, s in units]
-        for _ in tqdm(as_completed(futures), total=len(futures), desc="grid on Dask",
-                      unit="job", disable=not progress):
-            pass
-        parts = client.gather(futures)
-    finally:
-        cluster = client.cluster
-        client.close()
-        if cluster is not None and not scheduler:
-            cluster.close()
     by_unit = dict(zip(units, parts, strict=True))
     return [row for t in task_names for b in budgets for s in strategies
             for row in sorted(by_unit[t, b, s], key=lambda r: r["seed"])]
@@ -457,13 +445,18 @@ def scores(rows, task: str, budget, strategy: str, key: str = "accuracy") -> dic
             and str(r["per_class"]) == str(budget) and r["strategy"] == strategy}
 
 
-def seed_counts(rows) -> tuple[int, dict]:
-    """(how many seeds every contender ran in every cell, {cheap contender: {cell: its extra
-    seeds}}): "extra" means beyond the seeds every contender of that cell ran."""
+def _seeds_by_cell(rows) -> tuple[dict, dict]:
+    """({cell: {contender: its seeds}}, {cell: the seeds every contender of the cell ran})."""
     seeds: dict = {}
     for r in rows:
         seeds.setdefault((r["task"], str(r["per_class"])), {}).setdefault(r["strategy"], set()).add(r["seed"])
-    shared = {cell: set.intersection(*by.values()) for cell, by in seeds.items()}
+    return seeds, {cell: set.intersection(*by.values()) for cell, by in seeds.items()}
+
+
+def seed_counts(rows) -> tuple[int, dict]:
+    """(how many seeds every contender ran in every cell, {cheap contender: {cell: its extra
+    seeds}}): "extra" means beyond the seeds every contender of that cell ran."""
+    seeds, shared = _seeds_by_cell(rows)
     extra: dict = {}
     for (task, budget), by in sorted(seeds.items()):
         for strategy, s in sorted(by.items()):
@@ -486,10 +479,7 @@ def whole_split_cells(rows) -> dict:
 
 def on_shared_seeds(rows) -> list:
     """Only the runs whose seed every contender of that cell ran: the same samples for all."""
-    seeds: dict = {}
-    for r in rows:
-        seeds.setdefault((r["task"], str(r["per_class"])), {}).setdefault(r["strategy"], set()).add(r["seed"])
-    shared = {cell: set.intersection(*by.values()) for cell, by in seeds.items()}
+    shared = _seeds_by_cell(rows)[1]
     return [r for r in rows if r["seed"] in shared[r["task"], str(r["per_class"])]]
 
 

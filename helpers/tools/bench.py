@@ -75,7 +75,6 @@ def remeasure_defaults(out: Path, names) -> int:
     """Run ``names`` again at their default settings and put their times and memory into the
     existing ``out/bench.json`` (after a notebook's defaults change; the file records which
     notebooks were measured again, and when)."""
-    from helpers.data import atomic_write_text
     from helpers.tools import runner
 
     path = Path(out) / "bench.json"
@@ -90,12 +89,22 @@ def remeasure_defaults(out: Path, names) -> int:
     rows = d["notebooks"].values()
     d.update(total_s=sum(r["seconds"] for r in rows), max_s=max(r["seconds"] for r in rows),
              peak_kernel_mb=max(r["peak_mb"] for r in rows))
-    res["targets"] = check_targets(res)
-    atomic_write_text(path, json.dumps(res, indent=1))
-    md = to_markdown(res)
-    atomic_write_text(Path(out) / "bench.md", md)
-    print(md)
+    write_bench(res, Path(out))
     return 0 if all(r.status == "ok" for r in fresh) else 1
+
+
+def write_bench(res: dict, out: Path) -> None:
+    """Check the targets, write bench.json and bench.md (atomically), print the table and how
+    to publish it."""
+    from helpers.data import atomic_write_text
+
+    res["targets"] = check_targets(res)
+    atomic_write_text(out / "bench.json", json.dumps(res, indent=1))
+    md = to_markdown(res)
+    atomic_write_text(out / "bench.md", md)
+    print(md)
+    print(f"To publish it: cp {out / 'bench.json'} {COMMITTED.relative_to(COMMITTED.parents[2])} "
+          "&& python -m helpers tables")
 
 
 def bench_cached(repeats: int) -> dict:
@@ -285,7 +294,6 @@ def main(out: Path, quick_only: bool = False, repeats: int = 3, defaults: bool =
     """Run every measurement, write bench.json and bench.md, print the table."""
     import tensorflow as tf
 
-    from helpers.data import atomic_write_text
     from helpers.models import set_seed
 
     set_seed(0)  # the notebooks' setting: seeded, deterministic ops (which also keeps XLA off)
@@ -306,11 +314,5 @@ def main(out: Path, quick_only: bool = False, repeats: int = 3, defaults: bool =
             res["defaults"] = bench_defaults(out)
         print("running the whole course in quick mode...", flush=True)
         res["course"] = bench_course(out)
-    res["targets"] = check_targets(res)
-    atomic_write_text(out / "bench.json", json.dumps(res, indent=1))
-    md = to_markdown(res)
-    atomic_write_text(out / "bench.md", md)
-    print(md)
-    print(f"To publish it: cp {out / 'bench.json'} {COMMITTED.relative_to(COMMITTED.parents[2])} "
-          "&& python -m helpers tables")
+    write_bench(res, out)
     return 0

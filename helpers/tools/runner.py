@@ -380,6 +380,27 @@ def dask_client(scheduler: str | None = None, jobs: int = 2):
     return Client(cluster)
 
 
+def map_on_dask(fn, *iterables, jobs: int = 2, scheduler: str | None = None, unit: str = "run",
+                desc: str | None = None, progress: bool = True) -> list:
+    """``[fn(*args) for args in zip(*iterables)]`` fanned out on Dask (``dask_client``), with a
+    progress bar as jobs finish; a local cluster started here is closed again."""
+    from distributed import as_completed
+    from tqdm.auto import tqdm
+
+    client = dask_client(scheduler, jobs)
+    try:
+        futures = client.map(fn, *iterables, pure=False)
+        for _ in tqdm(as_completed(futures), total=len(futures), unit=unit, desc=desc,
+                      disable=not progress):
+            pass
+        return client.gather(futures)
+    finally:
+        cluster = client.cluster
+        client.close()
+        if cluster is not None and not scheduler:
+            cluster.close()
+
+
 def _map_runs(name: str, source: str, all_params: list[dict], jobs: int, scheduler: str | None,
               progress: bool = True) -> list[dict]:
     """Run every parameter set: here, one after the other (``jobs`` 1, no scheduler), or fanned
@@ -388,20 +409,9 @@ def _map_runs(name: str, source: str, all_params: list[dict], jobs: int, schedul
 
     if jobs <= 1 and not scheduler:
         return [run_shipped(name, source, p) for p in tqdm(all_params, unit="run", disable=not progress)]
-    from distributed import as_completed
-
-    client = dask_client(scheduler, jobs)
-    try:
-        futures = client.map(run_shipped, [name] * len(all_params), [source] * len(all_params),
-                             all_params, pure=False)
-        for _ in tqdm(as_completed(futures), total=len(futures), unit="run", disable=not progress):
-            pass
-        return client.gather(futures)
-    finally:
-        cluster = client.cluster
-        client.close()
-        if cluster is not None and not scheduler:
-            cluster.close()
+    n = len(all_params)
+    return map_on_dask(run_shipped, [name] * n, [source] * n, all_params, jobs=jobs,
+                       scheduler=scheduler, progress=progress)
 
 
 def check_sweep_grid(grid: dict) -> None:
