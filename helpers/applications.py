@@ -1,4 +1,4 @@
-"""Notebook 06: ImageNet backbones from ``keras.applications`` — offline first, online when possible.
+"""Notebook 07: ImageNet backbones from ``keras.applications`` — offline first, online when possible.
 
 ``weights="imagenet"`` makes Keras look for the weight file in ``$KERAS_HOME/models/`` and
 download it only if it is missing. So a teacher can pre-seed a classroom by copying the files

@@ -480,7 +480,7 @@ def check_two_phase(model, base, before: dict, head_lr: float, histories, record
 
 
 def check_early_stopping_dropout(model, stopper, recorder=None):
-    """04: a model with dropout in its new head, trained with an ``EarlyStopping`` callback that
+    """05: a model with dropout in its new head, trained with an ``EarlyStopping`` callback that
     watches a validation metric and restores the best epoch's weights."""
     import keras
     import numpy as np
@@ -513,7 +513,7 @@ def check_early_stopping_dropout(model, stopper, recorder=None):
 
 
 def check_augmentation(augment, images, recorder=None, *, model=_UNSET):
-    """04: an augmentation model that changes images in training only and keeps their shape.
+    """05: an augmentation model that changes images in training only and keeps their shape.
 
     With ``model``: the augmentation must also be used in training, as the model's first step
     (a layer before every layer with weights), and the model must have been trained."""
@@ -557,10 +557,10 @@ def check_augmentation(augment, images, recorder=None, *, model=_UNSET):
     return check("augmentation_pipeline", conditions, success, recorder)
 
 
-# ---------------------------------------------------------------- notebook 05
+# ---------------------------------------------------------------- notebook 06
 
 def check_control_on_validation(answer, summary, task: str, budget, recorder=None):
-    """05: the control (no pretrained weights) that *validation* ranks best in one cell.
+    """06: the control (no pretrained weights) that *validation* ranks best in one cell.
     ``summary`` is ``aggregate`` over the seeds every contender ran (``on_shared_seeds``)."""
     from helpers.experiment import CONTROLS, best_on_validation
 
@@ -581,7 +581,7 @@ def check_control_on_validation(answer, summary, task: str, budget, recorder=Non
 
 
 def check_paired_gain(answer, rows, task: str, budget, strategy: str, control: str, recorder=None):
-    """05: the per-seed differences (strategy minus control) and their mean, paired by seed."""
+    """06: the per-seed differences (strategy minus control) and their mean, paired by seed."""
     import numpy as np
 
     from helpers.experiment import scores
@@ -606,10 +606,10 @@ def check_paired_gain(answer, rows, task: str, budget, strategy: str, control: s
        "sample's luck).", recorder)
 
 
-# ---------------------------------------------------------------- notebook 06
+# ---------------------------------------------------------------- notebook 07
 
 def check_preprocessed(batch, name: str, images, recorder=None):
-    """06: ``images`` (grey, 0..1) as 96×96 RGB 0..255 pixels, through the family's own
+    """07: ``images`` (grey, 0..1) as 96×96 RGB 0..255 pixels, through the family's own
     ``preprocess_input``.
 
     The expectation is rebuilt from ``images``, never from the learner's ``raw``: some
@@ -641,7 +641,7 @@ def check_preprocessed(batch, name: str, images, recorder=None):
 
 
 def check_kfold_scores(scores, k: int, recorder=None):
-    """06: one score per fold, all between 0 and 1."""
+    """07: one score per fold, all between 0 and 1."""
     import numpy as np
 
     if not_done(scores):

@@ -1,4 +1,4 @@
-"""Notebook 05: the experiment — does transfer beat the best contender without pretrained weights?
+"""Notebook 06: the experiment — does transfer beat the best contender without pretrained weights?
 
 Five contenders, in two groups:
 
@@ -673,7 +673,7 @@ def load_results(path: Path) -> dict:
 
 
 COMMITTED_GRID = Path(__file__).resolve().parent.parent / "datasets" / "results" / \
-    "05_choosing_a_strategy.grid.json"
+    "06_choosing_a_strategy.grid.json"
 
 
 def _interval(p: dict) -> str:

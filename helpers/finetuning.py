@@ -1,4 +1,4 @@
-"""Notebook 04: fine-tuning — unfreeze the top blocks, recompile with a lower learning rate, train on.
+"""Notebooks 04 and 05: fine-tuning — unfreeze the top blocks, recompile with a lower learning rate, train on.
 
 The recipe: (1) train a new head on the frozen base; (2) unfreeze the top block(s), keeping
 BatchNormalization in inference mode; (3) recompile with a learning rate 10–100× lower;
@@ -23,8 +23,9 @@ def block_of(layer_name: str) -> str | None:
 def unfreeze_top_blocks(base, n_blocks: int, train_batchnorm: bool = False) -> list[str]:
     """Make the last ``n_blocks`` conv blocks of ``base`` trainable, everything else frozen.
 
-    BatchNormalization layers stay frozen unless ``train_batchnorm``: with the base called as
-    ``base(x, training=False)`` they also keep normalising with the source statistics.
+    BatchNormalization layers stay frozen unless ``train_batchnorm``: in Keras 3 a frozen
+    BatchNormalization layer runs in inference mode, so it keeps normalising with the source
+    statistics (``fit`` hands ``training=True`` down even past ``base(x, training=False)``).
     Returns the names of the trainable layers. Recompile afterwards!
     """
     import keras

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# The live run's targets in notebook 05 (helpers.experiment.TASKS; kept here as plain strings so
+# The live run's targets in notebook 06 (helpers.experiment.TASKS; kept here as plain strings so
 # checking a parameter never imports TensorFlow; tests/test_params.py checks the two agree).
 TARGETS = ("look", "near", "far")
 

@@ -2,7 +2,7 @@
 
 The first ``fit`` after ``compile`` traces the training step into a TensorFlow graph. For the
 course's CNN that takes about 3 seconds on 2 CPU cores: more than a few-shot run spends
-training. Experiments that train the same architecture again and again (notebooks 04, 05 and 06)
+training. Experiments that train the same architecture again and again (notebooks 05, 06 and 07)
 therefore keep one compiled model per architecture and copy a freshly built model's state into it
 (weights, BatchNormalization statistics, dropout's random-seed state), with the optimizer reset to
 step 0. Every run starts exactly where a newly built model would, and gives the same numbers

@@ -101,7 +101,7 @@ def prepared_book(tmp_path_factory):
 
 
 def test_book_pages_use_the_theme_and_name_their_notebook(prepared_book):
-    assert len(prepared_book["pages"]) == 7
+    assert len(prepared_book["pages"]) == 8
     conf = (prepared_book["index"].parent.parent / "src" / "conf.py").read_text()
     assert "html_theme = 'sphinx_book_theme'" in conf
     for page in prepared_book["pages"]:
@@ -183,25 +183,25 @@ def test_book_pages_read_well_in_chromium(prepared_book):
 def test_executed_book_pages_read_well_in_chromium(built):
     """The real book, outputs included: model summaries, logs, tables and figures."""
     pages = [built["index"].parent / f"{name}.html"
-             for name in ("04_fine_tuning", "01_pretrained_model", "05_choosing_a_strategy")]
+             for name in ("04_fine_tuning", "01_pretrained_model", "06_choosing_a_strategy")]
     check_pages_in_chromium(pages, "book_page.png")
 
 
 @pytest.mark.slow
 def test_book_has_every_notebook_figures_and_live_quizzes(built, course_run):
-    assert built["index"].is_file() and len(built["pages"]) == 7
+    assert built["index"].is_file() and len(built["pages"]) == 8
     index = built["index"].read_text()
     for page in built["pages"]:
         assert page.is_file() and page.name in index
         assert "tlw-book-quiz" in page.read_text()
     assert all(n == 1 for n in built["quizzes"].values())
     assert len(list((built["index"].parent / "_images").glob("*.png"))) >= 10
-    # the live question of 04 (measured in this run) is in the book, with its measured answer
-    ran = nbformat.read(Path(course_run["out"]) / "04_fine_tuning.ipynb", 4)
+    # the live question of 05 (measured in this run) is in the book, with its measured answer
+    ran = nbformat.read(Path(course_run["out"]) / "05_fine_tuning_in_practice.ipynb", 4)
     live = [o["data"][quiz.QUIZ_MIME] for c in ran.cells for o in c.get("outputs", [])
             if quiz.QUIZ_MIME in o.get("data", {})]
     assert any(q["id"] == "live-moved-most" for q in live[0]["questions"])
-    assert "live-moved-most" in (built["index"].parent / "04_fine_tuning.html").read_text()
+    assert "live-moved-most" in (built["index"].parent / "05_fine_tuning_in_practice.html").read_text()
 
 
 @pytest.mark.slow

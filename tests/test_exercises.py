@@ -357,7 +357,7 @@ def test_augmentation_used_in_training(near):
 
 
 def test_control_on_validation_check():
-    """05-1: the control is chosen by validation accuracy; choosing by test fails with a hint."""
+    """06-1: the control is chosen by validation accuracy; choosing by test fails with a hint."""
     summary = [{"task": "far", "per_class": "5", "strategy": s, "accuracy_mean": t, "val_accuracy_mean": v}
                for s, t, v in (("pixel_logreg", 0.70, 0.72), ("random_features", 0.60, 0.61),
                                ("scratch", 0.74, 0.70), ("fine_tuning", 0.90, 0.90))]
@@ -370,7 +370,7 @@ def test_control_on_validation_check():
 
 
 def test_paired_gain_check():
-    """05-2: per-seed differences, paired by seed; unpaired or flipped answers fail with a hint."""
+    """06-2: per-seed differences, paired by seed; unpaired or flipped answers fail with a hint."""
     rows = [{"task": "near", "per_class": 2, "strategy": s, "seed": seed, "accuracy": acc}
             for s, accs in (("fine_tuning", (0.80, 0.70, 0.90)), ("scratch", (0.75, 0.72, 0.80)))
             for seed, acc in zip((2, 0, 1), accs, strict=True)]

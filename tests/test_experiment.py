@@ -1,6 +1,6 @@
 """The experiment's protocol: same samples, same budgets, choices on validation, controls present.
 
-These tests never check who wins; notebook 05 prints whatever the run finds.
+These tests never check who wins; notebook 06 prints whatever the run finds.
 """
 
 import copy

@@ -190,6 +190,7 @@ def test_fine_tuning_claims(executed):
     m = executed["04_fine_tuning"][1]["metrics"]
     assert m["distinct_images_cache_first"] > m["distinct_images_augment_first"]
     assert m["fine_tuned_test_accuracy"] > 0.3   # above chance (0.25): the run learned something
+    m = executed["05_fine_tuning_in_practice"][1]["metrics"]
     vals = m["val_accuracy_by_blocks"]
     assert set(vals) == {"0 blocks", "1 block", "2 blocks", "3 blocks"}
     assert vals[m["chosen_blocks"]] == max(vals.values())   # chosen on validation, not test
@@ -204,8 +205,8 @@ def test_fine_tuning_claims(executed):
 
 @pytest.mark.slow
 def test_experiment_grid_recorded(executed):
-    """05 (quick mode): one target, one budget, two seeds, every contender and control."""
-    m = executed["05_choosing_a_strategy"][1]["metrics"]
+    """06 (quick mode): one target, one budget, two seeds, every contender and control."""
+    m = executed["06_choosing_a_strategy"][1]["metrics"]
     from helpers.experiment import CONTROL_OF, STRATEGIES
 
     cells = {(s["task"], s["per_class"], s["strategy"]) for s in m["grid_summary"]}
@@ -221,7 +222,7 @@ def test_experiment_grid_recorded(executed):
 
 @pytest.mark.slow
 def test_going_further_runs_offline(executed, course_run):
-    m = executed["06_going_further"][1]["metrics"]
+    m = executed["07_going_further"][1]["metrics"]
     assert m["imagenet_weights_used"] == "random"  # no cache, no network: the fallback ran
     assert len(m["kfold_accuracy"]) == 3
     for fold in m["kfold_indices"]:  # no test fold feeds early stopping or any other choice
@@ -232,7 +233,7 @@ def test_going_further_runs_offline(executed, course_run):
         assert set(m[key]) == {"initial", "calibrated"} and all(0 <= v <= 1 for v in m[key].values())
     # the photo model: both phases scored, and its export answers like the model
     assert m["export_matches"] is True and 0 <= m["photo_model"]["fine_tuned"] <= 1
-    nb = executed["06_going_further"][0]
+    nb = executed["07_going_further"][0]
     text = "\n".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", [])
                      if o.get("output_type") == "stream")
     assert "TLW_OFFLINE" in text or "unreachable" in text

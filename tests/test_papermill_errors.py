@@ -69,15 +69,15 @@ def test_papermill_api_bad_epochs_stops_in_the_check_cell(tmp_path):
 
 @pytest.mark.slow
 def test_papermill_cli_bad_target_names_allowed_values(tmp_path):
-    path = config.NOTEBOOKS_DIR / "05_choosing_a_strategy.ipynb"
-    out = tmp_path / "05_out.ipynb"
+    path = config.NOTEBOOKS_DIR / "06_choosing_a_strategy.ipynb"
+    out = tmp_path / "06_out.ipynb"
     proc = subprocess.run([sys.executable, "-m", "papermill", str(path), str(out),
                            "-p", "TARGET", "moon", "--cwd", str(path.parent),
                            "--no-progress-bar", "--execution-timeout", "300"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode != 0
     said = proc.stdout + proc.stderr
-    assert "05_choosing_a_strategy: TARGET='moon' is out of range; allowed: 'look', 'near' or 'far'" \
+    assert "06_choosing_a_strategy: TARGET='moon' is out of range; allowed: 'look', 'near' or 'far'" \
         in said, said[-3000:]
     injected, failed, nb = _failed_cell(out)
     first_code_after = next(i for i in range(injected + 1, len(nb.cells))

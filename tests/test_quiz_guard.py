@@ -198,7 +198,7 @@ def test_the_guard_catches_a_bank_whose_answer_is_the_longest():
 
 def test_live_questions_are_read_from_the_notebooks():
     found = live_questions()
-    assert any(nb == "05_choosing_a_strategy" for nb, _, _ in found), found
+    assert any(nb == "06_choosing_a_strategy" for nb, _, _ in found), found
     for notebook, qid, texts in found:
         assert len(texts) >= 2 and len(set(texts)) == len(texts), (notebook, qid, texts)
 

@@ -1,4 +1,4 @@
-"""The committed full run of notebook 05's grid (datasets/results/) and the model card.
+"""The committed full run of notebook 06's grid (datasets/results/) and the model card.
 
 These tests check the protocol (complete, same samples, same budgets, choices on validation,
 controls present) and that README's tables are generated from the files. They never check who

@@ -55,7 +55,7 @@ def test_report_from_executed_course(course_run):
     text = md.read_text()
     for path in runner.all_notebooks():
         assert f"## {path.stem}" in text
-    assert "source_test_accuracy" in text and "![05_choosing_a_strategy plot" in text
+    assert "source_test_accuracy" in text and "![06_choosing_a_strategy plot" in text
     assert html.read_text().count("data:image/png;base64,") >= 1
 
 
@@ -142,7 +142,7 @@ def test_run_course_rejects_a_name_no_chosen_notebook_takes():
 
 
 def test_label_budgets_target_and_quick_validated():
-    path = runner.notebook_path("05")
+    path = runner.notebook_path("06")
     assert runner.validate_parameters(path, {"LABEL_BUDGETS": "2,20"}) == {"LABEL_BUDGETS": "2,20"}
     assert runner.validate_parameters(path, {"LABEL_BUDGETS": "5"}) == {"LABEL_BUDGETS": "5"}
     for bad in ("5,x", "5,all", "0"):

@@ -62,7 +62,7 @@ def _seed_list(text: str) -> list[int] | None:
 
 
 def _cmd_grid(args) -> int:
-    """Notebook 05's full grid, or part of it (``--tasks``/``--budgets``), into one JSON file."""
+    """Notebook 06's full grid, or part of it (``--tasks``/``--budgets``), into one JSON file."""
     from helpers import data, experiment
 
     if args.merge:
@@ -241,8 +241,8 @@ def _cmd_book(args) -> int:
 def _cmd_bench(args) -> int:
     from helpers.tools import bench
 
-    if args.defaults_only:
-        return bench.remeasure_defaults(Path(args.out), args.defaults_only)
+    if args.again:
+        return bench.remeasure(Path(args.out), args.again)
 
     return bench.main(Path(args.out), quick_only=args.skip_course, repeats=args.repeats,
                       defaults=not args.skip_defaults)
@@ -289,7 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=_cmd_pretrain)
 
-    p = sub.add_parser("grid", help="notebook 05's full experiment grid (long: see datasets/results)")
+    p = sub.add_parser("grid", help="notebook 06's full experiment grid (long: see datasets/results)")
     p.add_argument("--tasks", default=",".join(("look", "near", "far")))
     p.add_argument("--budgets", default="1,2,5,20,100", help="labels per class")
     p.add_argument("--seeds", default="5", help="N: seeds 0..N-1; A-B: seeds A..B (extra seeds)")
@@ -359,9 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=str(config.BUILD_DIR / "bench"))
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--skip-course", action="store_true", help="skip running the whole course")
-    p.add_argument("--defaults-only", nargs="+", metavar="NOTEBOOK",
-                   help="instead: measure these notebooks again at their default settings, into "
-                        "the existing bench.json")
+    p.add_argument("--again", nargs="+", metavar="NOTEBOOK",
+                   help="instead: measure these notebooks again, at their default settings and in "
+                        "quick mode, into the existing bench.json")
     p.add_argument("--skip-defaults", action="store_true",
                    help="skip the course at its default settings (quick mode only)")
     p.set_defaults(func=_cmd_bench)

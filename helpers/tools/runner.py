@@ -317,7 +317,7 @@ def build_report(out_dir: Path = DEFAULT_OUT) -> tuple[Path, Path]:
         body.append(f"<h2>{html.escape(nb)}</h2><table border=1>{rows}</table>"
                     f"<p>Exercises passed: {sum(ex.values())} of {len(ex)}</p>")
         executed = out_dir / f"{nb}.ipynb"
-        if nb.startswith("05") and executed.exists():
+        if nb.startswith("06") and executed.exists():
             for i, png in enumerate(_images_from_notebook(executed)):
                 name = f"report_{nb}_{i}.png"
                 (out_dir / name).write_bytes(base64.b64decode(png))
