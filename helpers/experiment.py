@@ -303,9 +303,7 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     if learning_rates is not None and (not len(learning_rates) or min(learning_rates) <= 0):
         raise ValueError(f"learning_rates must list positive rates to choose from, not {learning_rates!r}")
-    smallest = int(np.bincount(task.y_train).min())
-    take = "all" if per_class == "all" or int(per_class) >= smallest else int(per_class)
-    x, y = data.few_shot(task.x_train, task.y_train, take, seed=seed)
+    x, y = data.few_shot(task.x_train, task.y_train, sample_budget(task, per_class), seed=seed)
     val = (task.x_val[:val_images], task.y_val[:val_images])
     x_test, y_test = task.x_test[:test_images], task.y_test[:test_images]
     steps = int(steps or training_steps(len(y), batch_size, *step_limits))
@@ -341,6 +339,13 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
         "seconds": time.perf_counter() - start,
         "trainable_params": int(info["trainable_params"]),
     }
+
+
+def sample_budget(task, per_class):
+    """What ``few_shot`` is asked for: ``per_class`` images of each class, or "all" (the whole
+    training split) where that is as many as the smallest class has, or more."""
+    smallest = int(np.bincount(task.y_train).min())
+    return "all" if per_class == "all" or int(per_class) >= smallest else int(per_class)
 
 
 def sample_fingerprint(x, y) -> str:

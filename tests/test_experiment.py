@@ -103,9 +103,14 @@ def test_grid_keeps_the_first_seeds_learning_rate():
 
 
 def test_all_budget_and_bad_strategy():
+    """A budget at or above the smallest class's size trains on the whole split (digits: two
+    classes have fewer than 100 training images)."""
     far = data.far_task()
-    r = experiment.run_cell(far, "pixel_logreg", "all", seed=0, test_images=50, val_images=50)
-    assert r["train_images"] == len(far.y_train)
+    smallest = int(np.bincount(far.y_train).min())
+    assert [experiment.sample_budget(far, b) for b in (5, smallest - 1, smallest, 100, "all")] == \
+        [5, smallest - 1, "all", "all", "all"]
+    x, y = data.few_shot(far.x_train, far.y_train, "all", seed=0)
+    assert len(y) == len(far.y_train) and len(x) == len(y)
     with pytest.raises(ValueError, match="strategy"):
         experiment.run_cell(far, "magic", 5)
     with pytest.raises(ValueError, match="learning_rates must list positive rates"):
@@ -218,7 +223,7 @@ def test_markdown_table_is_built_from_the_numbers():
 def test_reused_traced_model_gives_the_same_run_as_a_new_one(strategy, near):
     """The grid reuses one compiled model per architecture: a run on it must equal a fresh one."""
     traced.forget()
-    kw = dict(steps=20, test_images=200, val_images=100, learning_rates=(1e-3,))
+    kw = dict(steps=6, test_images=200, val_images=100, learning_rates=(1e-3,))
     first = experiment.run_cell(near, strategy, 3, 1, **kw)      # builds and traces
     assert traced.KEPT
     experiment.run_cell(near, strategy, 3, 0, **kw)              # another seed on the same model
