@@ -74,20 +74,32 @@ def ping_kernel(server, kernel_id: str, timeout: float = TIMEOUT_S) -> bool:
     The server reports a kernel "starting" until the kernel has said something on its IOPub
     channel, which it does only when asked; JupyterLab asks when it connects. Asking here first
     lets the test wait for "idle" before a page is even opened. False if there is no connection
-    file to use (then the page's own connection does it)."""
+    file to use (then the page's own connection does it).
+
+    A kernel still importing on a loaded machine can miss a heartbeat, and jupyter_client then
+    calls it dead (seen here: "Kernel died before replying to kernel_info" while the other test
+    worker trained). So the heartbeat gets 30 s instead of 1, and a failed try is repeated until
+    ``timeout``; a kernel that is really gone still fails, with jupyter_client's message."""
     from jupyter_client import BlockingKernelClient
 
     connection = server["workdir"] / "rt" / f"kernel-{kernel_id}.json"
     if not connection.is_file():
         return False
-    client = BlockingKernelClient(connection_file=str(connection))
-    client.load_connection_file()
-    client.start_channels()
-    try:
-        client.wait_for_ready(timeout=timeout)
-    finally:
-        client.stop_channels()
-    return True
+    deadline = time.time() + timeout
+    while True:
+        client = BlockingKernelClient(connection_file=str(connection))
+        client.load_connection_file()
+        client.hb_channel.time_to_dead = 30.0
+        client.start_channels()
+        try:
+            client.wait_for_ready(timeout=max(1.0, deadline - time.time()))
+            return True
+        except RuntimeError:
+            if time.time() > deadline:
+                raise
+            time.sleep(2)
+        finally:
+            client.stop_channels()
 
 
 def wait_kernel_idle(server, path: str, timeout: float = TIMEOUT_S) -> str:
@@ -206,6 +218,24 @@ BROWSER_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-r
                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def open_chromium(p, server, notebook: str):
+    """Start ``notebook``'s kernel through the server and wait for it, then a headless Chromium
+    page that accepts JupyterLab's dialogs. Returns (browser, page, dialogs seen)."""
+    if ping_kernel(server, start_kernel_for(server, notebook)):
+        wait_kernel_idle(server, notebook)
+    browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page.set_default_timeout(60_000)
+    return browser, page, watch_dialogs(page)
+
+
+def load_notebook(page, server, dialogs) -> None:
+    """Open the server's notebook URL and wait until its cells are on the page."""
+    page.goto(server["url"], timeout=TIMEOUT_S * 1000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_S * 1000)
+    clear_dialogs(page, dialogs)
+
+
 @pytest.fixture
 def jupyterlab(tmp_path):
     _require_chromium()
@@ -224,17 +254,10 @@ def test_quiz_in_jupyterlab(jupyterlab):
     server = jupyterlab
     workdir = server["workdir"]
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    if ping_kernel(server, start_kernel_for(server, NOTEBOOK)):
-        wait_kernel_idle(server, NOTEBOOK)
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
-        page = browser.new_page(viewport={"width": 1300, "height": 1000})
-        page.set_default_timeout(60_000)
-        dialogs = watch_dialogs(page)
+        browser, page, dialogs = open_chromium(p, server, NOTEBOOK)
         try:
-            page.goto(server["url"], timeout=TIMEOUT_S * 1000)
-            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_S * 1000)
-            clear_dialogs(page, dialogs)
+            load_notebook(page, server, dialogs)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle'], "
                                    "#jp-main-statusbar :text('Idle')", timeout=TIMEOUT_S * 1000)
             sessions = [s for s in _api(server, "/api/sessions") if s["path"] == NOTEBOOK]
@@ -306,16 +329,9 @@ def test_run_all_in_jupyterlab_shows_no_stderr(tmp_path):
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     try:
         with serve_jupyterlab(tmp_path, RUN_ALL_NOTEBOOK, env) as server, sync_playwright() as p:
-            if ping_kernel(server, start_kernel_for(server, RUN_ALL_NOTEBOOK)):
-                wait_kernel_idle(server, RUN_ALL_NOTEBOOK)
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=BROWSER_ARGS)
-            page = browser.new_page(viewport={"width": 1300, "height": 1000})
-            page.set_default_timeout(60_000)
-            dialogs = watch_dialogs(page)
+            browser, page, dialogs = open_chromium(p, server, RUN_ALL_NOTEBOOK)
             try:
-                page.goto(server["url"], timeout=TIMEOUT_S * 1000)
-                page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT_S * 1000)
-                clear_dialogs(page, dialogs)
+                load_notebook(page, server, dialogs)
                 wait_kernel_idle(server, RUN_ALL_NOTEBOOK)
 
                 def run_all():
