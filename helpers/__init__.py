@@ -11,8 +11,9 @@ import os as _os
 # in a notebook (and a harmless version-skew error printed on every tf.data map);
 # Python exceptions still show in full. oneDNN stays on: it makes training much faster here.
 _os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-# Retracing notices from models built in a loop (the experiments do that on purpose). TensorFlow
-# resets its logger's level when it starts, so a filter drops them (a filter stays in place).
+# Retracing notices from models built in a loop (the experiments do that on purpose). The level
+# alone did not keep them out of executed notebooks (something in a kernel's start resets it);
+# a filter on the logger stays in place whatever the level.
 _logging.getLogger("tensorflow").setLevel(_logging.ERROR)
 _logging.getLogger("tensorflow").addFilter(
     lambda record: "triggered tf.function retracing" not in record.getMessage())
