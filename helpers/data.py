@@ -296,12 +296,11 @@ def _fashion_task(name, description, classes, data_dir=None) -> Task:
     x_train, y_train = select_classes(x_train, y_train, classes)
     x_test, y_test = select_classes(x_test, y_test, classes)
     train_idx, val_idx = stratified_split(y_train, VALIDATION_FRACTION)
-    x_train = to_float_images(x_train)
-    return Task(
+    return Task(   # split first, then convert: one float copy of each split, no more
         name=name, description=description,
         class_names=[FASHION_CLASSES[c] for c in classes],
-        x_train=x_train[train_idx], y_train=y_train[train_idx],
-        x_val=x_train[val_idx], y_val=y_train[val_idx],
+        x_train=to_float_images(x_train[train_idx]), y_train=y_train[train_idx],
+        x_val=to_float_images(x_train[val_idx]), y_val=y_train[val_idx],
         x_test=to_float_images(x_test), y_test=y_test,
         meta={"dataset": "Fashion-MNIST", "original_classes": list(classes),
               "flip_preserves_label": True},
@@ -337,11 +336,17 @@ def new_camera(x: np.ndarray, seed: int = SPLIT_SEED) -> np.ndarray:
         for i, img in zip(idx, small, strict=True):
             top, left = rng.integers(0, h - size + 1), rng.integers(0, w - size + 1)
             out[i, top:top + size, left:left + size] = img
-    out = gaussian_filter(out, sigma=(0, 0.7, 0.7))
     contrast = rng.uniform(0.5, 0.8, size=(n, 1, 1))
     background = rng.uniform(0.15, 0.35, size=(n, 1, 1))
-    out = background + contrast * out + rng.normal(0, 0.05, size=out.shape)
-    return np.clip(out, 0, 1).astype("float32")[..., None]
+    # Blur, noise and clipping 2,000 images at a time (the same numbers as in one go, the noise
+    # drawn in the same order): one float64 noise draw for a whole training split would hold
+    # over 400 MB at once.
+    for start in range(0, n, 2000):
+        part = slice(start, start + 2000)
+        blurred = gaussian_filter(out[part], sigma=(0, 0.7, 0.7))
+        noisy = background[part] + contrast[part] * blurred + rng.normal(0, 0.05, size=blurred.shape)
+        out[part] = np.clip(noisy, 0, 1)
+    return out[..., None]
 
 
 @lru_cache(maxsize=2)

@@ -197,26 +197,26 @@ def transferability(model, task, budgets, seeds, layer_names, val_images: int = 
 
     val = (task.x_val[:val_images], task.y_val[:val_images])
     test = (task.x_test[:test_images], task.y_test[:test_images])
-    pre = {split: layer_features(model, layer_names, x) for split, x in (("val", val[0]),
-                                                                          ("test", test[0]))}
+    pre_val, pre_test = (layer_features(model, layer_names, x) for x in (val[0], test[0]))
     rows = []
     jobs = [(b, s) for s in seeds for b in budgets]
     for budget, seed in tqdm(jobs, desc="assessment", disable=not progress):
         x, y = few_shot(task.x_train, task.y_train, budget, seed=seed)
         # a random twin per sample, its BatchNormalization calibrated on that sample's images
         twin = random_twin(model, 10_000 + seed, calibrate_on=x)
-        rnd = {split: layer_features(twin, layer_names, images)
-               for split, images in (("val", val[0]), ("test", test[0]))}
         row = {"per_class": budget, "seed": seed}
-        for name, m, feats in (("pretrained", model, pre), ("random", twin, rnd)):
+        for name, m, val_feats in (("pretrained", model, pre_val),
+                                   ("random", twin, layer_features(twin, layer_names, val[0]))):
             train = layer_features(m, layer_names, x)
-            fits = {layer: probe(train[layer], y, feats["val"][layer], val[1], seed)
+            fits = {layer: probe(train[layer], y, val_feats[layer], val[1], seed)
                     for layer in layer_names}
             layer = max(fits, key=lambda k: fits[k][1])
             clf, val_acc = fits[layer]
+            # test features only for the chosen layer: the test split is read once, after the choice
+            test_feats = pre_test[layer] if m is model else layer_features(m, (layer,), test[0])[layer]
             row[f"{name}_layer"] = layer
             row[f"{name}_val"] = val_acc
-            row[f"{name}_test"] = float(clf.score(feats["test"][layer], test[1]))
+            row[f"{name}_test"] = float(clf.score(test_feats, test[1]))
         rows.append(row)
     return rows
 
