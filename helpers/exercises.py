@@ -654,3 +654,8 @@ def check_kfold_scores(scores, k: int, recorder=None):
         (lambda: scores.std() > 1e-9, "All folds have exactly the same score: did you evaluate on the "
          "same split every time? Use the test indices each fold gives you."),
     ], f"{k} folds: mean {scores.mean():.3f}, spread {scores.std():.3f}.", recorder)
+
+
+# ---------------------------------------------------------------- worked solutions, on request
+
+from helpers.solutions import solution  # noqa: E402,F401  exercises.solution("02-1")

@@ -50,6 +50,7 @@ PARAMETERS = {
     "LABELS_PER_CLASS": (int, _positive, "an integer >= 1"),
     "BATCH_SIZE": (int, _positive, "an integer >= 1"),
     "TEST_IMAGES": (int, _positive, "an integer >= 1"),
+    "VAL_IMAGES": (int, _positive, "an integer >= 1"),
     "TIMING_IMAGES": (int, lambda v: v >= 64, "an integer >= 64"),
     "TIMING_EPOCHS": (int, lambda v: v >= 2, "an integer >= 2 (the first epoch is not timed)"),
     "PRETEXT_IMAGES": (int, lambda v: v >= 100, "an integer >= 100"),
@@ -97,3 +98,32 @@ def check_all(notebook: str, namespace: Mapping) -> dict:
     """Check every parameter found in ``namespace`` (a notebook passes ``globals()``); return
     the checked names and values. Names without a rule (``np``, ``VAL_IMAGES``...) are left alone."""
     return check(notebook, **{name: namespace[name] for name in PARAMETERS if name in namespace})
+
+
+def start(notebook: str, namespace: dict, quick: Mapping | None = None):
+    """A notebook's first line of setup: check every parameter, settle ``QUICK``, apply the
+    quick-mode sizes, set the seed and open the notebook's results recorder (returned).
+
+    ``quick`` maps a parameter to its quick-mode size, e.g. ``quick=dict(EPOCHS=3)``: in quick mode
+    each named value becomes the smaller of the two (so an explicit smaller value is kept), and
+    the line printed says what changed. The names are written back into ``namespace``.
+    """
+    from helpers import config, results
+
+    check_all(notebook, namespace)
+    is_quick = namespace["QUICK"] = config.quick_mode(namespace.get("QUICK"))
+    changed = []
+    for name, size in (quick or {}).items() if is_quick else ():
+        old = namespace.get(name, size)
+        namespace[name] = min(old, size)
+        if namespace[name] != old:
+            changed.append(f"{name} {old} -> {namespace[name]}")
+    if "SEED" in namespace:
+        from helpers.models import set_seed
+
+        set_seed(namespace["SEED"])
+    kept = {name: namespace[name] for name in PARAMETERS if name in namespace}
+    print(f"{notebook}: quick mode {'on' if is_quick else 'off'}"
+          + (f" ({', '.join(changed)})" if changed else "")
+          + (f", seed {namespace['SEED']}" if "SEED" in namespace else ""))
+    return results.Recorder(notebook, kept)

@@ -1,7 +1,8 @@
 """Record a notebook's key results (accuracies, times, counts) so reports and tests can read them.
 
-Each notebook opens one recorder, ``rec = results.Recorder("03_feature_extraction")``, and
-calls ``rec.record("fe_accuracy", acc)``. Values are written (atomically, after every record)
+Each notebook opens one recorder in its setup cell (``params.start`` does it), and its
+"measure it" cells call ``results.record("fe_accuracy", acc)``; exercise checks record their
+outcome in the same recorder (``results.current()``). Values are written (atomically, after every record)
 to ``$TLW_RESULTS_DIR/<notebook>.json``, or ``build/results/<notebook>.json`` when the variable
 is unset; the headless runner points ``TLW_RESULTS_DIR`` next to the executed notebook.
 """
@@ -33,6 +34,20 @@ def _plain(value):
     return value
 
 
+_CURRENT: list = []   # the recorder opened last in this process (a notebook opens one)
+
+
+def current() -> Recorder | None:
+    """The recorder the running notebook opened last, or None outside a notebook run."""
+    return _CURRENT[-1] if _CURRENT else None
+
+
+def record(name: str, value):
+    """Store ``value`` under ``name`` in the current notebook's recorder (if any); return it."""
+    rec = current()
+    return value if rec is None else rec.record(name, value)
+
+
 class Recorder:
     """Collects one notebook's results and keeps them saved as JSON."""
 
@@ -40,7 +55,9 @@ class Recorder:
         self.notebook = notebook
         self.path = results_dir() / f"{notebook}.json"
         self.data = {"notebook": notebook, "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                     "parameters": _plain(parameters or {}), "metrics": {}, "exercises": {}}
+                     "parameters": _plain(parameters or {}), "metrics": {}, "exercises": {},
+                     "exercise_log": []}
+        _CURRENT[:] = [self]
         self._save()
 
     def record(self, name: str, value):
@@ -49,8 +66,12 @@ class Recorder:
         self._save()
         return value
 
-    def exercise(self, name: str, passed: bool) -> None:
+    def exercise(self, name: str, passed: bool, status: str | None = None) -> None:
+        """Keep a check's latest outcome, and every outcome in order in ``exercise_log``
+        (``status``: "passed", "not_done" or "wrong")."""
+        status = status or ("passed" if passed else "wrong")
         self.data["exercises"][name] = bool(passed)
+        self.data["exercise_log"].append([name, status])
         self._save()
 
     def _save(self) -> None:

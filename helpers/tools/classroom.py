@@ -1,15 +1,24 @@
-"""Classroom tools: student notebooks (solutions removed) and HTML handouts."""
+"""Classroom tools: the teacher's notebooks (solutions filled in), the test copies (each exercise
+run blank, then solved), student copies and HTML handouts.
+
+The notebooks in ``notebooks/`` are the learner's: every exercise's answer cell is blank and ends
+in the line ``# Exercise 02-1: your answer here ...`` (``helpers.solutions.MARKER``). The worked
+solutions live in ``solutions/<notebook>.py``; this module puts them back where a teacher, a
+grader or a test needs them.
+"""
 
 from __future__ import annotations
 
+import copy
 import re
 from pathlib import Path
 
-from helpers import config
+from helpers import config, solutions
 
 SOLUTION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*$", re.S | re.M)
 HIDDEN_TESTS = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS\n.*?^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.S | re.M)
 PLACEHOLDER = "{indent}# YOUR CODE HERE\n{indent}raise NotImplementedError(\"Write your solution here, then run the check below.\")"
+_STUCK = re.compile(r"\n[ \t]*# Stuck\?[^\n]*")
 
 
 def strip_solutions(source: str) -> str:
@@ -19,27 +28,128 @@ def strip_solutions(source: str) -> str:
     return SOLUTION.sub(lambda m: PLACEHOLDER.format(indent=m.group(1)), source)
 
 
+def exercise_id(cell) -> str | None:
+    """The id (``"02-1"``) of a blank answer cell, or None for any other cell."""
+    if cell.cell_type != "code":
+        return None
+    match = solutions.MARKER.search(cell.source)
+    return match.group("id") if match else None
+
+
+def fill_solution(source: str, known: dict[str, str]) -> str:
+    """A blank answer cell's source with its marker lines replaced by the worked solution,
+    between ``### BEGIN SOLUTION`` / ``### END SOLUTION`` (nbgrader's markers)."""
+    match = solutions.MARKER.search(source)
+    if match is None:
+        return source
+    ident, indent = match.group("id"), match.group("indent")
+    if ident not in known:
+        raise KeyError(f"exercise {ident} has no solution in {solutions.SOLUTIONS_DIR}")
+    body = "\n".join(indent + line if line else line for line in known[ident].splitlines())
+    block = f"{indent}### BEGIN SOLUTION\n{body}\n{indent}### END SOLUTION"
+    tail = _STUCK.sub("", source[match.end():], count=1)
+    return source[:match.start()] + block + tail
+
+
+def teacher_version(nb, known: dict[str, str] | None = None):
+    """The notebook with every exercise's solution filled in (a copy; ``nb`` is unchanged)."""
+    known = solutions.all_solutions() if known is None else known
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if exercise_id(cell):
+            cell.source = fill_solution(cell.source, known)
+    return nb
+
+
+def blank_then_solved(nb, known: dict[str, str] | None = None):
+    """The test copy: each exercise runs blank with its check (which must answer "not done"),
+    then with the worked solution and the same check (which must pass). The results recorder
+    logs both outcomes in order (``exercise_log``), and the notebook tests read them."""
+    known = solutions.all_solutions() if known is None else known
+    nb = copy.deepcopy(nb)
+    cells = []
+    for i, cell in enumerate(nb.cells):
+        cells.append(cell)
+        previous = nb.cells[i - 1] if i else None
+        if previous is not None and exercise_id(previous):
+            solved = copy.deepcopy(previous)
+            solved.source = fill_solution(previous.source, known)
+            cells += [solved, copy.deepcopy(cell)]
+    seen = set()
+    for j, cell in enumerate(cells):   # cell ids must stay unique
+        if cell.get("id") in seen:
+            cell["id"] = f"{cell['id']}-solved-{j}"
+        seen.add(cell.get("id"))
+    nb.cells = cells
+    return nb
+
+
+def prepared_copy(nb, exercises: str = "blank"):
+    """``exercises``: "blank" (as a learner gets it), "solved" (the teacher's version) or "both"
+    (each exercise blank, then solved: the test copy)."""
+    if exercises == "blank":
+        return nb
+    if exercises == "solved":
+        return teacher_version(nb)
+    if exercises == "both":
+        return blank_then_solved(nb)
+    raise ValueError(f"exercises must be 'blank', 'solved' or 'both', not {exercises!r}")
+
+
+def prepare_test_copies(out_dir: Path, paths, parameters: dict) -> list[Path]:
+    """`make test`: papermill's parameter injection, then each exercise blank and solved."""
+    import nbformat
+    import papermill as pm
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in paths:
+        target = out_dir / Path(path).name
+        pm.execute_notebook(str(path), str(target), parameters=parameters, prepare_only=True,
+                            progress_bar=False)
+        nb = blank_then_solved(nbformat.read(target, as_version=4))
+        nbformat.write(nb, target)
+        written.append(target)
+    return written
+
+
+def make_teacher_notebooks(out_dir: Path, notebooks=None) -> list[Path]:
+    """Write the teacher's notebooks (solutions filled in, between nbgrader's markers)."""
+    import shutil
+
+    import nbformat
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    known = solutions.all_solutions()
+    written = []
+    for path in notebooks or sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
+        nb = teacher_version(nbformat.read(path, as_version=4), known)
+        nbformat.validate(nb)
+        target = out_dir / Path(path).name
+        nbformat.write(nb, target)
+        written.append(target)
+    shutil.copytree(config.NOTEBOOKS_DIR / "quizzes", out_dir / "quizzes", dirs_exist_ok=True)
+    return written
+
+
 def student_version(path: Path):
-    """The notebook with solutions replaced, outputs cleared and execution counts removed."""
+    """The learner's notebook as committed (blank exercises), outputs cleared."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:
         if cell.cell_type == "code":
-            stripped = strip_solutions(cell.source)
-            if SOLUTION.search(cell.source):
-                # Until the learner fills it in, this cell raises; let "run all" carry on past it.
-                tags = cell.metadata.setdefault("tags", [])
-                if "raises-exception" not in tags:
-                    tags.append("raises-exception")
-            cell.source = stripped
+            cell.source = strip_solutions(cell.source)
             cell.outputs = []
             cell.execution_count = None
     return nb
 
 
 def make_student_notebooks(out_dir: Path, notebooks=None) -> list[Path]:
-    """Write student versions of the notebooks (and their quiz banks) to ``out_dir``."""
+    """Write student copies of the notebooks (and their quiz banks) to ``out_dir``: the blank
+    notebooks, without the solutions folder (``exercises.solution`` then says so)."""
     import shutil
 
     import nbformat
@@ -58,9 +168,8 @@ def make_student_notebooks(out_dir: Path, notebooks=None) -> list[Path]:
 
 
 def exercise_cells(nb) -> list[int]:
-    """Indices of the cells a student must complete (they hold the placeholder)."""
-    return [i for i, c in enumerate(nb.cells)
-            if c.cell_type == "code" and "# YOUR CODE HERE" in c.source]
+    """Indices of the cells a student must complete (blank answer cells)."""
+    return [i for i, c in enumerate(nb.cells) if exercise_id(c)]
 
 
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -110,18 +219,15 @@ def export_html(executed: list[Path], out_dir: Path) -> list[Path]:
 
 
 def check_student_notebook(path: Path, timeout: int = 1200) -> list[str]:
-    """Run a student notebook in quick mode; every cell except the exercises must succeed.
-
-    Exercise cells carry the ``raises-exception`` tag, so they may fail with NotImplementedError;
-    any other error raises. Returns the error names of the exercise cells, in order.
-    """
+    """Run a student notebook in quick mode, exercises left blank: every cell must run (a blank
+    exercise's check answers "not done yet" instead of failing). Returns the errors' names."""
     import nbformat
     from nbclient import NotebookClient
 
     from helpers.tools.runner import kernel_manager_with_env
 
     nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3",
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                    kernel_manager_class=kernel_manager_with_env({"TLW_QUICK": "1"}),
                    resources={"metadata": {"path": str(Path(path).parent)}}).execute()
     return [o["ename"] for c in nb.cells if c.cell_type == "code"
