@@ -22,7 +22,7 @@ FONTS_STAMP := $(VENV)/.fonts-ready
 
 
 .PHONY: lab test setup data doctor lint pretrain course course-full bench report student html \
-        book nbgrader clean help
+        book nbgrader teacher clean help
 help:
 	@echo "make lab          set up, then open the course in JupyterLab"
 	@echo "make test         set up, then run every test (lint, helpers, notebooks, browser)"
@@ -37,7 +37,8 @@ help:
 	@echo "make bench        measure the course's costs (build/bench/)"
 	@echo "make book         a static HTML book of the executed notebooks (build/book/html/)"
 	@echo "make nbgrader     an nbgrader course folder (build/nbgrader/)"
-	@echo "make student      student notebooks with solutions removed (build/student/)"
+	@echo "make student      student notebooks, exercises blank (build/student/)"
+	@echo "make teacher      the notebooks with the worked solutions filled in (build/teacher/)"
 	@echo "make html         executed notebooks as HTML (build/html/)"
 	@echo "make clean        remove build/ and caches"
 
@@ -88,7 +89,8 @@ doctor: setup
 lint: $(STAMP)
 	$(BIN)/ruff check helpers tests conftest.py
 
-# papermill injects quick-mode parameters into copies of the notebooks; then two pytest sessions,
+# papermill injects quick-mode parameters into copies of the notebooks, and every exercise is run
+# twice in them (blank, then with the worked solution from solutions/); then two pytest sessions,
 # each on TEST_JOBS workers (pytest-xdist): nbval executes each copy once, two notebooks at a time
 # in their own kernels (a kernel keeps a core only partly busy; the last notebooks go first, the
 # long ones are there), and conftest.py keeps the executed notebooks with a marker for this run;
@@ -99,8 +101,9 @@ TEST_NOTEBOOKS := build/test-run/notebooks
 TEST_JOBS ?= 2
 test: setup $(BROWSER_STAMP) $(FONTS_STAMP) lint
 	@rm -rf build/test-run && mkdir -p $(TEST_NOTEBOOKS)
-	@# one Python process for all of them (a papermill command per notebook costs seconds each)
-	@$(PY) -c 'import pathlib, sys, papermill as pm; [pm.execute_notebook(nb, pathlib.Path(sys.argv[1]) / pathlib.Path(nb).name, parameters={"QUICK": True}, prepare_only=True, progress_bar=False) for nb in sys.argv[2:]]' \
+	@# one Python process for all of them (a papermill command per notebook costs seconds each);
+	@# each exercise runs blank (its check must say "not done") and then with its solution
+	@$(PY) -c 'import sys; from helpers.tools import classroom; classroom.prepare_test_copies(sys.argv[1], sys.argv[2:], {"QUICK": True})' \
 	  $(TEST_NOTEBOOKS) notebooks/[0-9][0-9]_*.ipynb
 	@run=$$(date +%s%N); status=0; \
 	echo "== notebooks (nbval, $(TEST_JOBS) at a time)"; \
@@ -135,6 +138,9 @@ report: setup
 
 student: setup
 	$(PY) -m helpers student --out build/student
+
+teacher: setup
+	$(PY) -m helpers teacher --out build/teacher
 
 html: setup
 	$(PY) -m helpers html

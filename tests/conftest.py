@@ -48,7 +48,8 @@ def course_run(request, tmp_path_factory):
     Under `make test` nbval has already executed every notebook in this test run (see the root
     conftest.py: each notebook leaves a marker with the run's ``TLW_TEST_RUN``), so its executed
     copies are used. Run on its own (``pytest tests``), the course is executed here through
-    ``python -m helpers run`` (papermill), where the machine allows with no network at all.
+    ``python -m helpers run --exercises both`` (papermill: each exercise blank, then solved, as
+    `make test` runs them), where the machine allows with no network at all.
     """
     import subprocess
     import sys
@@ -66,8 +67,9 @@ def course_run(request, tmp_path_factory):
     prefix = _netns_prefix()
     env = {**os.environ, "TLW_OFFLINE": "1", "TLW_QUICK": "1", "KERAS_HOME": str(out / "keras")}
     env.pop("TLW_RESULTS_DIR", None)
-    proc = subprocess.run([*prefix, sys.executable, "-m", "helpers", "run", "--quick", "--out",
-                           str(out)], env=env, capture_output=True, text=True, timeout=3000)
+    proc = subprocess.run([*prefix, sys.executable, "-m", "helpers", "run", "--quick",
+                           "--exercises", "both", "--out", str(out)],
+                          env=env, capture_output=True, text=True, timeout=3000)
     return {"out": out, "stdout": proc.stdout, "stderr": proc.stderr,
             "returncode": proc.returncode, "executed_by": "papermill"}
 

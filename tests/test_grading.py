@@ -36,9 +36,15 @@ def test_every_exercise_is_an_answer_cell_then_a_locked_check(path):
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_solution_markers_only_in_answer_cells(path):
-    """nbgrader treats every cell holding a solution marker as a solution (prose included)."""
-    nb = nbformat.read(path, as_version=4)
-    for cell in nb.cells:
+    """nbgrader treats every cell holding a solution marker as a solution (prose included): the
+    learner's notebook has none, the teacher's version has them in answer cells only."""
+    from helpers.tools.classroom import teacher_version
+
+    learner = nbformat.read(path, as_version=4)
+    assert not any("SOLUTION" in cell.source for cell in learner.cells)
+    teacher = teacher_version(learner)
+    assert sum(grading.is_answer_cell(cell) for cell in teacher.cells) >= 2
+    for cell in teacher.cells:
         if "BEGIN SOLUTION" in cell.source or "END SOLUTION" in cell.source:
             assert grading.is_answer_cell(cell), cell.source[:200]
 

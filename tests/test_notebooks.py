@@ -51,8 +51,8 @@ def test_structure_learn_quiz_exercises_summary(path):
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
     assert "What you will learn" in md and "## Summary" in md
     assert f'quiz.show_quiz("{path.stem}"' in code
-    assert code.count("### BEGIN SOLUTION") >= 2
-    assert code.count("### BEGIN SOLUTION") == code.count("### END SOLUTION")
+    assert "SOLUTION" not in code, "the learner's notebook holds no solution (they live in solutions/)"
+    assert len(re.findall(r"^# Exercise \d\d-\d+: your answer here", code, re.M)) >= 2
     assert code.count("exercises.check_") >= 2
 
 
@@ -106,6 +106,10 @@ def test_notebook_runs_and_exercises_pass(executed, path):
     nb, res = executed[path.stem]
     assert res["parameters"]["QUICK"] is True
     assert len(res["exercises"]) >= 2 and all(res["exercises"].values()), res["exercises"]
+    # each exercise ran blank (its check must say "not done", not "wrong") and then solved
+    log = res["exercise_log"]
+    assert [status for _, status in log] == ["not_done", "passed"] * len(res["exercises"]), log
+    assert [name for name, _ in log[::2]] == [name for name, _ in log[1::2]], log
     text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                      for o in c.outputs if o.output_type == "stream")
     assert "Traceback" not in text

@@ -106,6 +106,6 @@ def test_python_m_helpers_help_lists_the_commands():
 
     listed = re.search(r"\{([a-z,]+)\}", proc.stdout).group(1).split(",")
     assert listed == ["doctor", "data", "pretrain", "grid", "progress", "run", "report", "sweep", "student",
-                      "nbgrader", "html", "book", "bench", "tables"]
+                      "teacher", "nbgrader", "html", "book", "bench", "tables"]
     for command in listed:   # each with its one-line help
         assert re.search(rf"^\s+{command}\s+\S", proc.stdout, re.M), command

@@ -140,7 +140,8 @@ def _cmd_run(args) -> int:
     params = {name: value for name, value in (args.param or [])}
     try:
         results = runner.run_course(args.notebooks or None, quick=args.quick, params=params,
-                                    out_dir=Path(args.out), timeout=args.timeout, jobs=args.jobs)
+                                    out_dir=Path(args.out), timeout=args.timeout, jobs=args.jobs,
+                                    exercises=args.exercises)
     except runner.ParameterError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
@@ -191,7 +192,17 @@ def _cmd_student(args) -> int:
     if args.check:
         for path in written:
             errors = classroom.check_student_notebook(path)
-            print(f"checked {path.name}: other cells run; exercise cells raise {errors}")
+            print(f"checked {path.name}: " + (f"errors {errors}" if errors else "every cell runs"))
+            if errors:
+                return 1
+    return 0
+
+
+def _cmd_teacher(args) -> int:
+    from helpers.tools import classroom
+
+    for path in classroom.make_teacher_notebooks(Path(args.out)):
+        print(f"wrote {path}")
     return 0
 
 
@@ -251,7 +262,7 @@ def _cmd_bench(args) -> int:
 def _cmd_tables(args) -> int:
     """Rewrite README's generated blocks from the committed results files."""
     from helpers import experiment, results
-    from helpers.tools import bench
+    from helpers.tools import bench, teaching
 
     readme, docs = config.ROOT / "README.md", config.ROOT / "docs" / "benchmark.md"
     grid_table = experiment.markdown_table(experiment.load_results(experiment.COMMITTED_GRID))
@@ -263,7 +274,9 @@ def _cmd_tables(args) -> int:
     blocks = [(readme, "grid", grid_table, experiment.COMMITTED_GRID),
               (readme, "card", card_table, config.SOURCE_MODEL_CARD),
               (readme, "bench", bench_table, bench.COMMITTED),
-              (docs, "bench", bench_table, bench.COMMITTED)]
+              (docs, "bench", bench_table, bench.COMMITTED),
+              (config.ROOT / "docs" / "teaching.md", "plan", teaching.plan_markdown(),
+               config.NOTEBOOKS_DIR)]
     for path, name, content, source in blocks:
         changed = results.replace_generated_block(path, name, content)
         print(f"{'rewrote' if changed else 'unchanged'}: {path.relative_to(config.ROOT)} "
@@ -317,6 +330,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--timeout", type=int, default=None, help="seconds allowed per cell")
     p.add_argument("--jobs", type=int, default=1,
                    help="notebooks run at once, each in its own kernel (2 suits 2 cores)")
+    p.add_argument("--exercises", choices=("blank", "solved", "both"), default="blank",
+                   help="blank: as a learner gets it (default); solved: worked solutions filled "
+                        "in; both: each exercise blank, then solved (what the tests run)")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("report", help="gather recorded results into report.md and report.html")
@@ -336,11 +352,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=_cmd_sweep)
 
-    p = sub.add_parser("student", help="write student notebooks with the solutions removed")
+    p = sub.add_parser("student", help="write student notebooks: exercises blank, no solutions")
     p.add_argument("--out", default=str(config.BUILD_DIR / "student"))
     p.add_argument("--check", action="store_true",
-                   help="also run each student notebook: only the exercise cells may fail")
+                   help="also run each student notebook in quick mode: every cell must run")
     p.set_defaults(func=_cmd_student)
+
+    p = sub.add_parser("teacher", help="write the notebooks with the worked solutions filled in")
+    p.add_argument("--out", default=str(config.BUILD_DIR / "teacher"))
+    p.set_defaults(func=_cmd_teacher)
 
     p = sub.add_parser("nbgrader", help="write an nbgrader course folder (source/ + config)")
     p.add_argument("notebooks", nargs="*", help="e.g. 03 (default: all, one assignment each)")

@@ -1,7 +1,9 @@
 """nbgrader assignments: every exercise becomes an answer cell and a locked, graded check cell.
 
-In the course notebooks each exercise is two cells: the answer (between ``### BEGIN SOLUTION`` /
-``### END SOLUTION``) and the check right below it (``exercises.check_...``). This module adds
+In the course notebooks each exercise is two cells: the answer (blank for the learner; the
+teacher's version, which this module starts from, has the worked solution from ``solutions/``
+between ``### BEGIN SOLUTION`` / ``### END SOLUTION``) and the check right below it
+(``exercises.check_...``). This module adds
 the ``nbgrader`` cell metadata that makes them an autograded assignment and writes a course
 folder that ``nbgrader generate_assignment`` and ``nbgrader autograde`` use as it is. While
 nbgrader executes a notebook it sets ``NBGRADER_EXECUTION``: the course then runs quick, a
@@ -79,7 +81,9 @@ def nbgrader_version(path: Path):
     graded test cells, every other cell is read-only; outputs cleared."""
     import nbformat
 
-    nb = nbformat.read(path, as_version=4)
+    from helpers.tools.classroom import teacher_version
+
+    nb = teacher_version(nbformat.read(path, as_version=4))   # the worked solutions filled in
     prefix = Path(path).stem[:2]
     try:
         pairs = exercise_pairs(nb)

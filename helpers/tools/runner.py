@@ -168,12 +168,22 @@ def kernel_manager_with_env(env: dict, started=None):
 
 
 def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
-            progress: bool = True) -> RunResult:
-    """Execute one notebook with papermill; move it into place only if it succeeded."""
+            progress: bool = True, exercises: str = "blank") -> RunResult:
+    """Execute one notebook with papermill; move it into place only if it succeeded.
+
+    ``exercises``: "blank" runs the notebook as a learner gets it, "solved" with the worked
+    solutions filled in, "both" each exercise blank and then solved (the tests' copy)."""
+    import nbformat
     import papermill as pm
+
+    from helpers.tools.classroom import prepared_copy
 
     out_dir = Path(out_dir).resolve()  # the kernel runs in the notebook's folder, not ours
     out_dir.mkdir(parents=True, exist_ok=True)
+    source = path
+    if exercises != "blank":
+        source = out_dir / f".{path.stem}.source.ipynb"
+        nbformat.write(prepared_copy(nbformat.read(path, as_version=4), exercises), source)
     results_dir = out_dir / "results"
     final = out_dir / path.name
     partial = out_dir / f".{path.stem}.partial.ipynb"
@@ -189,7 +199,7 @@ def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
     mem = None
     try:
         with _PeakMemory() as mem:
-            pm.execute_notebook(str(path), str(partial), parameters=params, cwd=str(path.parent),
+            pm.execute_notebook(str(source), str(partial), parameters=params, cwd=str(path.parent),
                                 progress_bar=progress, execution_timeout=timeout, report_mode=False,
                                 kernel_manager_class=kernel_manager_with_env(env, mem.watch))
         os.replace(partial, final)
@@ -204,6 +214,8 @@ def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
         value = getattr(err, "evalue", str(err))
         result.error = f"cell {cell}: {name}: {value}".strip()[:300]
     finally:
+        if source != path:
+            source.unlink(missing_ok=True)
         result.seconds = time.perf_counter() - start
         result.peak_mb = mem.peak / 2**20 if mem is not None else 0.0
     metrics_file = results_dir / f"{path.stem}.json"
@@ -237,7 +249,7 @@ def format_table(results: list[RunResult]) -> str:
 
 def run_course(names=None, quick: bool = False, params: dict | None = None,
                out_dir: Path = DEFAULT_OUT, timeout: int | None = None,
-               progress: bool = True, jobs: int = 1) -> list[RunResult]:
+               progress: bool = True, jobs: int = 1, exercises: str = "blank") -> list[RunResult]:
     """Validate parameters for every chosen notebook first, then run them all.
 
     ``jobs`` > 1 runs that many notebooks at once, each in its own kernel. A notebook's kernel
@@ -263,12 +275,12 @@ def run_course(names=None, quick: bool = False, params: dict | None = None,
     if not isinstance(jobs, int) or jobs < 1:
         raise ParameterError(f"jobs must be an integer >= 1, not {jobs!r}")
     if jobs == 1:
-        return [execute(path, Path(out_dir), mine, timeout, progress)
+        return [execute(path, Path(out_dir), mine, timeout, progress, exercises)
                 for path, mine in tqdm(plans, desc="course", unit="notebook", disable=not progress)]
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     with ThreadPoolExecutor(max_workers=jobs) as pool:  # threads wait; the kernels do the work
-        futures = [pool.submit(execute, path, Path(out_dir), mine, timeout, False)
+        futures = [pool.submit(execute, path, Path(out_dir), mine, timeout, False, exercises)
                    for path, mine in plans]
         for _ in tqdm(as_completed(futures), total=len(futures), desc=f"course ({jobs} kernels)",
                       unit="notebook", disable=not progress):
