@@ -6,22 +6,28 @@ A bank lives in ``notebooks/quizzes/<notebook>.yml``::
     questions:
       - id: freeze-meaning
         type: single            # single | multiple | truefalse | numeric
+        taught_in: "02"         # the notebook whose lesson this question needs
         text: What does freezing a layer mean?
         options:
           - {text: Its weights stop changing during training, correct: true, why: ...}
           - {text: ..., correct: false, why: ...}
       - id: trainable-count
         type: numeric
+        taught_in: "02"
         text: ...
         answer: 1234
         tolerance: 0.5
         why: ...
 
+Every question names in ``taught_in`` the notebook (its two-digit number) whose lesson it
+needs; a bank may not ask a question before that notebook (``load_bank`` refuses it), and
+``show_quiz`` gives live questions built in a notebook that notebook's number.
+
 In a single-choice question the right option may not be more than twice as long as the
 longest distractor (``MAX_LENGTH_RATIO``): a learner who always picks the longest option would
 find it without knowing anything. Where the right answer really cannot be put shorter, the
-question says why in ``long_answer_reason``; tests/test_quiz_guard.py keeps such exceptions few
-and checks that reading only the options (longest, shortest, most hedged) scores about chance.
+question says why in ``long_answer_reason``. tests/test_quiz_audit.py keeps such exceptions few
+and audits every word and phrase of the options: reading only the options must score chance.
 
 ``show_quiz("02_freezing_layers", extra=[...])`` displays the bank as widgets in JupyterLab
 and as readable text (no answers) in papermill outputs and HTML exports.
@@ -71,6 +77,7 @@ class Question:
     why: str = ""
     topic: str = ""
     long_answer_reason: str = ""  # why the right option must be much longer than the others
+    taught_in: str = ""  # two-digit number of the notebook that teaches the concept ("05")
 
     @property
     def correct_indices(self) -> set[int]:
@@ -88,12 +95,30 @@ class Verdict:
 # ---------------------------------------------------------------- building and validating
 
 def numeric_question(id: str, text: str, answer: float, tolerance: float = 0.0,
-                     why: str = "", topic: str = "") -> Question:
-    """A question whose answer is a number the learner just measured (built from the live run)."""
+                     why: str = "", topic: str = "", taught_in: str = "") -> Question:
+    """A question whose answer is a number the learner just measured (built from the live run).
+
+    ``taught_in`` defaults to the notebook that shows it (``show_quiz`` fills it in).
+    """
     q = Question(id=id, type="numeric", text=text, answer=float(answer),
-                 tolerance=float(tolerance), why=why, topic=topic)
+                 tolerance=float(tolerance), why=why, topic=topic,
+                 taught_in=notebook_number(taught_in))
     validate_question(q, "<live question>")
     return q
+
+
+def notebook_number(name) -> str:
+    """The two-digit number of a notebook given as ``"05"``, ``5`` or ``"05_fine_tuning..."``.
+
+    Anything else comes back unchanged (as a string), for ``validate_question`` to refuse.
+    """
+    if isinstance(name, bool):
+        return str(name)
+    if isinstance(name, int):
+        return f"{name:02d}"
+    text = str(name or "").strip()
+    head = text.split("_", 1)[0]
+    return head if len(head) == 2 and head.isdigit() else text
 
 
 def _parse_question(raw, source: str) -> Question:
@@ -116,7 +141,8 @@ def _parse_question(raw, source: str) -> Question:
                     options=options, answer=None if answer is None else float(answer),
                     tolerance=float(raw.get("tolerance", 0.0)), why=str(raw.get("why", "")).strip(),
                     topic=str(raw.get("topic", "")),
-                    long_answer_reason=str(raw.get("long_answer_reason") or "").strip())
+                    long_answer_reason=str(raw.get("long_answer_reason") or "").strip(),
+                    taught_in=notebook_number(raw.get("taught_in", "")))
 
 
 def validate_question(q: Question, source: str) -> None:
@@ -128,6 +154,9 @@ def validate_question(q: Question, source: str) -> None:
         raise QuizBankError(f"{where}: unknown type {q.type!r}; use one of {', '.join(TYPES)}")
     if not q.text:
         raise QuizBankError(f"{where}: the question text is empty")
+    if q.taught_in and not (len(q.taught_in) == 2 and q.taught_in.isdigit()):
+        raise QuizBankError(f"{where}: taught_in must be a notebook's two-digit number such as "
+                            f"\"05\", got {q.taught_in!r}")
     if q.type == "numeric":
         if q.answer is None:
             raise QuizBankError(f"{where}: a numeric question needs an 'answer'")
@@ -173,15 +202,28 @@ def load_bank(name_or_path, quiz_dir: Path = QUIZ_DIR) -> list[Question]:
         raise QuizBankError(f"{path}: not valid YAML: {err}") from err
     if not isinstance(raw, dict) or not isinstance(raw.get("questions"), list):
         raise QuizBankError(f"{path}: expected a mapping with a 'questions' list")
+    asked_in = next((n for n in (notebook_number(path.stem), notebook_number(raw.get("notebook")))
+                     if len(n) == 2 and n.isdigit()), "")
     questions, seen = [], set()
     for item in raw["questions"]:
         q = _parse_question(item, str(path))
         validate_question(q, str(path))
         if q.id in seen:
             raise QuizBankError(f"{path}, question {q.id}: duplicate id")
+        if not q.taught_in:
+            raise QuizBankError(f"{path}, question {q.id}: no taught_in; name the notebook whose "
+                                "lesson the question needs, e.g. taught_in: \"03\"")
+        check_order(q, asked_in, str(path))
         seen.add(q.id)
         questions.append(q)
     return questions
+
+
+def check_order(q: Question, asked_in: str, source: str) -> None:
+    """Refuse a question asked in notebook ``asked_in`` before the notebook that teaches it."""
+    if asked_in and q.taught_in and q.taught_in > asked_in:
+        raise QuizBankError(f"{source}, question {q.id}: asked in notebook {asked_in}, before "
+                            f"notebook {q.taught_in} teaches it; move it to that notebook's bank")
 
 
 def all_banks(quiz_dir: Path = QUIZ_DIR) -> dict[str, list[Question]]:
@@ -247,12 +289,13 @@ def shuffled(questions: list[Question], seed) -> list[Question]:
 
 
 def choice_question(id: str, text: str, options: dict[str, str], correct: str,
-                    topic: str = "") -> Question:
+                    topic: str = "", taught_in: str = "") -> Question:
     """A single-choice question whose right answer comes from a measurement made in this run.
 
     ``options`` maps each option's text to its explanation; ``correct`` names the right one.
     The measurement may pick any option, so the length rule of the banks holds for every one of
     them: no option may be more than ``MAX_LENGTH_RATIO`` times as long as the longest other.
+    ``taught_in`` defaults to the notebook that shows it (``show_quiz`` fills it in).
     """
     if correct not in options:
         raise QuizBankError(f"<live question {id}>: the correct answer {correct!r} is not an option")
@@ -263,7 +306,7 @@ def choice_question(id: str, text: str, options: dict[str, str], correct: str,
             f"<live question>, question {id}: the option {longest!r} is more than "
             f"{MAX_LENGTH_RATIO:g} times as long as every other option; whenever the measurement "
             "picks it, picking the longest option finds the answer. Balance the option texts")
-    q = Question(id=id, type="single", text=text, topic=topic,
+    q = Question(id=id, type="single", text=text, topic=topic, taught_in=notebook_number(taught_in),
                  options=[Option(t, t == correct, why) for t, why in options.items()])
     validate_question(q, "<live question>")
     return q
@@ -452,8 +495,16 @@ def show_quiz(notebook: str, extra: list[Question] | None = None, shuffle_seed=N
     """The quiz for ``notebook``: its bank plus ``extra`` live questions.
 
     Options are shuffled per learner (``shuffle_seed`` defaults to ``learner_key()``), stable
-    from run to run for the same learner.
+    from run to run for the same learner. A live question without ``taught_in`` is taught by
+    this notebook; one that names a later notebook is refused.
     """
-    questions = load_bank(notebook) + list(extra or [])
+    asked_in = notebook_number(notebook)
+    live = []
+    for q in extra or []:
+        if not q.taught_in:
+            q = Question(**{**q.__dict__, "taught_in": asked_in})
+        check_order(q, asked_in, "<live question>")
+        live.append(q)
+    questions = load_bank(notebook) + live
     questions = shuffled(questions, learner_key() if shuffle_seed is None else shuffle_seed)
     return QuizWidget(questions, notebook=notebook, title=title or f"Quiz: {notebook}")

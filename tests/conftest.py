@@ -75,9 +75,10 @@ def course_run(request, tmp_path_factory):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """Print what tests attached as ``quiz_guard`` (the test-wise learner's scores), even under xdist."""
+    """Print what tests attached as ``quiz_audit`` (tests/test_quiz_audit.py: the n-grams' rates
+    among keys and distractors, the test-wise learners' scores), even under xdist."""
     for rep in terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", []):
         for name, value in getattr(rep, "user_properties", []):
-            if name == "quiz_guard" and rep.when == "call":
-                terminalreporter.write_sep("-", "quiz guard")
+            if name == "quiz_audit" and rep.when == "call":
+                terminalreporter.write_sep("-", "quiz cue audit")
                 terminalreporter.write_line(value)

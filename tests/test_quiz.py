@@ -4,13 +4,13 @@ import yaml
 from helpers import quiz
 
 
-def _write(tmp_path, questions):
-    path = tmp_path / "bank.yml"
-    path.write_text(yaml.safe_dump({"notebook": "x", "questions": questions}))
+def _write(tmp_path, questions, name="bank.yml", notebook="x"):
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump({"notebook": notebook, "questions": questions}))
     return path
 
 
-GOOD = {"id": "q1", "type": "single", "text": "Pick a", "options": [
+GOOD = {"id": "q1", "type": "single", "text": "Pick a", "taught_in": "00", "options": [
     {"text": "a", "correct": True, "why": "a is right"},
     {"text": "b", "correct": False, "why": "b is wrong"}]}
 
@@ -42,6 +42,8 @@ def test_source_exercise_questions_are_covered():
     (lambda q: q["options"][1].update(why=""), "no explanation"),
     (lambda q: q.update(options=q["options"][:1]), "at least two options"),
     (lambda q: q["options"][0].update(text="a much longer right answer"), "more than 2 times as long"),
+    (lambda q: q.pop("taught_in"), "no taught_in"),
+    (lambda q: q.update(taught_in="notebook five"), "two-digit number"),
 ])
 def test_malformed_bank_names_file_and_question(tmp_path, mutate, message):
     import copy
@@ -61,7 +63,7 @@ def test_duplicate_ids_rejected(tmp_path):
 
 
 def test_numeric_needs_answer(tmp_path):
-    path = _write(tmp_path, [{"id": "n", "type": "numeric", "text": "How many?"}])
+    path = _write(tmp_path, [{"id": "n", "type": "numeric", "text": "How many?", "taught_in": "01"}])
     with pytest.raises(quiz.QuizBankError, match="n: a numeric question needs an 'answer'"):
         quiz.load_bank(path)
 
@@ -207,3 +209,32 @@ def test_prediction_reveal():
     p.radio.value = "b"
     assert "right" in p.reveal("b") and "option A" in p.reveal("a")
     assert "Predict first" in p._repr_mimebundle_()["text/plain"]
+
+
+def test_every_question_says_which_notebook_teaches_it():
+    for name, bank in quiz.all_banks().items():
+        for q in bank:
+            assert q.taught_in and q.taught_in <= name[:2], f"{name}/{q.id}: taught_in {q.taught_in!r}"
+
+
+@pytest.mark.parametrize("taught_in", ["05", 5, "05_fine_tuning_in_practice"])
+def test_a_bank_may_not_ask_before_the_notebook_that_teaches(tmp_path, taught_in):
+    early = {**GOOD, "taught_in": taught_in}
+    for name, notebook in (("02_freezing_layers.yml", "x"), ("bank.yml", "02_freezing_layers")):
+        path = _write(tmp_path, [early], name=name, notebook=notebook)
+        with pytest.raises(quiz.QuizBankError, match="asked in notebook 02, before notebook 05"):
+            quiz.load_bank(path)
+    on_time = _write(tmp_path, [early], name="05_fine_tuning_in_practice.yml")
+    assert quiz.load_bank(on_time)[0].taught_in == "05"
+    assert quiz.load_bank(_write(tmp_path, [early], name="06_x.yml"))[0].taught_in == "05"
+
+
+def test_live_questions_are_taught_by_their_own_notebook():
+    live = quiz.numeric_question("n", "How many?", 3)
+    shown = quiz.show_quiz("02_freezing_layers", extra=[live], shuffle_seed=0)
+    assert shown.questions[-1].taught_in == "02" and live.taught_in == ""
+    earlier = quiz.choice_question("c", "Which?", {"a": "x", "b": "y"}, "a", taught_in="01")
+    assert quiz.show_quiz("02_freezing_layers", extra=[earlier]).questions[-1].taught_in == "01"
+    later = quiz.numeric_question("n", "How many?", 3, taught_in="05")
+    with pytest.raises(quiz.QuizBankError, match="asked in notebook 02, before notebook 05"):
+        quiz.show_quiz("02_freezing_layers", extra=[later])
