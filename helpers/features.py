@@ -301,7 +301,8 @@ def in_loop_vs_cached(base, x_train, y_train, x_test, y_test, num_classes: int, 
 
 
 def depth_probe(model, layer_names, x_train, y_train, x_test, y_test, seed: int = 0) -> dict:
-    """Linear-probe test accuracy of features taken after each layer in ``layer_names``.
+    """Linear-probe accuracy on (``x_test``, ``y_test``) of features taken after each layer in
+    ``layer_names``. To choose a layer, pass validation images there (notebook 03 does).
 
     One model with an output per layer: a single forward pass gives every layer's features.
     """
@@ -347,3 +348,119 @@ def separation_score(points, labels) -> float:
     from sklearn.metrics import silhouette_score
 
     return float(silhouette_score(np.asarray(points).reshape(len(points), -1), labels))
+
+
+# ---------------------------------------------------------------- notebook 00: the first measurement
+
+def three_probes(task, pretrained, random_weights, per_class: int, seed: int = 0,
+                 test_images: int = 2000, val_images: int = 500,
+                 layers=("block3_relu1", "features")) -> dict:
+    """Notebook 00's first measurement on one target: linear probes on raw pixels, on the features
+    of ``random_weights`` (the same network, untrained) and on those of ``pretrained``.
+
+    One few-shot sample of ``per_class`` images per class (``seed``). For each network the layer
+    and the probe's C are chosen on validation; the test images are scored once, for that choice.
+    Returns the three test accuracies, each network's chosen layer, and 2-D PCA projections of
+    the test images as each one describes them (for the plot).
+    """
+    from helpers.data import few_shot
+
+    x_few, y_few = few_shot(task.x_train, task.y_train, per_class, seed=seed)
+    x_val, y_val = task.x_val[:val_images], task.y_val[:val_images]
+    x_test, y_test = task.x_test[:test_images], task.y_test[:test_images]
+    px = flatten_pixels
+    clf, _ = probe(px(x_few), y_few, px(x_val), y_val, seed)
+    out = {"pixels": float(clf.score(px(x_test), y_test)), "y_test": y_test,
+           "pixel points": pca_2d(x_test, seed)}
+    for name, model in (("random weights", random_weights), ("pretrained", pretrained)):
+        few, val = (layer_features(model, layers, x) for x in (x_few, x_val))
+        fits = {cut: probe(few[cut], y_few, val[cut], y_val, seed) for cut in layers}
+        cut = max(fits, key=lambda c: fits[c][1])                     # chosen on validation
+        test = layer_features(model, (cut,), x_test)[cut]             # test, read once
+        out[name] = float(fits[cut][0].score(test, y_test))
+        out[f"{name} layer"], out[f"{name} points"] = cut, pca_2d(test, seed)
+    return out
+
+
+def three_probes_in_words(result: dict, target: str) -> str:
+    """One sentence on a :func:`three_probes` result: did pretrained features beat random
+    weights of the same network, and raw pixels? Written from the run's numbers."""
+    gain = result["pretrained"] - result["random weights"]
+    over_pixels = result["pretrained"] - result["pixels"]
+    return (f"{target}: pretrained features {'beat' if gain > 0 else 'did not beat'} random weights "
+            f"of the same network ({gain:+.3f}) and {'beat' if over_pixels > 0 else 'did not beat'} "
+            f"raw pixels ({over_pixels:+.3f}).")
+
+
+# ---------------------------------------------------------------- notebook 03: plots and choices
+
+def plot_depth_probe(depth: dict, layer_names, title: str | None = None):
+    """Validation accuracy of a probe after each layer: one colour per target, solid for the
+    pretrained network, dashed for its random-weight twin. ``depth`` maps (target, model) to
+    {layer: accuracy}, as built in notebook 03."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    targets = list(dict.fromkeys(t for t, _ in depth))
+    for i, target in enumerate(targets):
+        for model_name, style in (("pretrained", "o-"), ("random weights", "o--")):
+            if (target, model_name) in depth:
+                scores = depth[target, model_name]
+                ax.plot(list(layer_names), [scores[n] for n in layer_names], style, color=f"C{i}",
+                        label=f"{target}, {model_name}")
+    ax.set_ylabel("linear-probe validation accuracy")
+    ax.set_xlabel("features taken after layer")
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def assess_targets(model, tasks, budgets, seeds, layer_names, val_images: int = 500,
+                   test_images: int = 500) -> dict:
+    """The transferability assessment on several targets: {(target name, labels per class):
+    paired comparison} of pretrained features against random weights of the same network
+    (:func:`transferability` per target, then :func:`helpers.stats.paired` over the samples)."""
+    from helpers import stats
+
+    out = {}
+    for task in tasks:
+        rows = transferability(model, task, budgets, seeds, layer_names,
+                               val_images=val_images, test_images=test_images)
+        for b in budgets:
+            mine = [r for r in rows if r["per_class"] == b]
+            out[task.name, b] = stats.paired([r["pretrained_test"] for r in mine],
+                                             [r["random_test"] for r in mine])
+    return out
+
+
+def plot_assessment(assessment: dict, title: str | None = None):
+    """Each target's mean difference (pretrained − random) per budget, with its bootstrap interval."""
+    import matplotlib.pyplot as plt
+
+    targets = list(dict.fromkeys(t for t, _ in assessment))
+    budgets = list(dict.fromkeys(b for _, b in assessment))
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for i, name in enumerate(targets):
+        ps = [assessment[name, b] for b in budgets]
+        xs = np.arange(len(ps)) + (i - (len(targets) - 1) / 2) * 0.2
+        mean = np.array([p["difference"] for p in ps])
+        lo, hi = np.array([p["bootstrap"] for p in ps]).T
+        ax.errorbar(xs, mean, yerr=[mean - lo, hi - mean], fmt="o", capsize=3, label=name)
+    ax.axhline(0, color="grey", linewidth=1)
+    ax.set_xticks(range(len(budgets)), budgets)
+    ax.set_xlabel("labels per class")
+    ax.set_ylabel("pretrained − random (test accuracy)")
+    ax.legend()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def probe_on_validation(extractor, train, val, seed: int = 0):
+    """A linear probe on ``extractor``'s features, fitted on ``train`` = (images, labels) with its
+    C chosen on ``val``; returns ``(classifier, validation accuracy)``. Scoring candidate source
+    models this way, on validation only, is how notebook 03 chooses one."""
+    (x_train, y_train), (x_val, y_val) = train, val
+    return probe(extract_features(extractor, x_train), y_train,
+                 extract_features(extractor, x_val), y_val, seed)

@@ -142,3 +142,87 @@ def batchnorm_demo(make_base, x_train, y_train, x_val, y_val, num_classes: int, 
             "bn_mean_drift": drift,
         }
     return out
+
+
+class watch_weights:  # lower case: it reads as a function, ``with freezing.watch_weights(m) as w:``
+    """Watch which of ``model``'s weights a block of code changes::
+
+        with freezing.watch_weights(transfer) as watch:
+            transfer.fit(x, y, epochs=3, verbose=0)
+        watch.moved      # paths of the weights that changed
+        watch.still      # paths of those that stayed exactly as they were
+        watch.changes    # {path: largest absolute change}
+
+    A snapshot of every weight is taken on entry and compared on exit: the measurement stays
+    out of the lines that train."""
+
+    def __init__(self, model, atol: float = 0.0):
+        self.model, self.atol = model, atol
+        self.moved, self.still, self.changes = [], [], {}
+
+    def __enter__(self):
+        self.before = snapshot_weights(self.model)
+        return self
+
+    def __exit__(self, *exc):
+        after = snapshot_weights(self.model)
+        self.changes = weight_changes(self.before, after)
+        self.moved, self.still = changed_and_unchanged(self.before, after, self.atol)
+        return False
+
+
+def training_call_contrast(make_base, build_model, batch, seed: int = 0) -> dict:
+    """Notebook 02's ``trainable`` vs ``training`` measurement, four ways.
+
+    For BatchNormalization trainable and frozen, and for a base called with
+    ``training=False`` and without it (``build_model(base, inference_call)`` builds the model),
+    the base is unfrozen as for fine-tuning and the model is called once as ``fit`` calls it
+    (``training=True``) and once as ``predict`` does. Returns, per case, whether the moving
+    averages moved and whether the fit-mode output differs from the predict-mode one."""
+    from helpers.models import set_seed
+
+    out = {}
+    for bn_trainable in (True, False):
+        for inference_call in (True, False):
+            set_seed(seed)
+            base = make_base()
+            base.trainable = True                      # unfrozen, as for fine-tuning
+            for layer in batchnorm_layers(base):
+                layer.trainable = bn_trainable
+            model = build_model(base, inference_call)
+            stats = bn_moving_stats(base)
+            in_fit = np.asarray(model(batch, training=True))        # the call fit makes
+            in_predict = np.asarray(model(batch, training=False))   # the call predict makes
+            moved = any(not np.array_equal(v, stats[k]) for k, v in bn_moving_stats(base).items())
+            label = (f"BatchNormalization {'trainable' if bn_trainable else 'frozen'}, "
+                     f"{'base(inputs, training=False)' if inference_call else 'base(inputs)'}")
+            out[label] = {"moving_averages_moved": moved,
+                          "fit_differs_from_predict": not np.allclose(in_fit, in_predict, atol=1e-5)}
+    return out
+
+
+def contrast_in_words(contrast: dict, keras_version: str) -> str:
+    """One sentence on what :func:`training_call_contrast` found in this Keras version."""
+    pairs = [(f"BatchNormalization {bn}, base(inputs, training=False)",
+              f"BatchNormalization {bn}, base(inputs)") for bn in ("trainable", "frozen")]
+    call_mattered = any(contrast[a] != contrast[b] for a, b in pairs)
+    frozen_kept = all(not v["moving_averages_moved"] for k, v in contrast.items() if "frozen" in k)
+    return (f"Keras {keras_version}: writing training=False at the base's call "
+            f"{'changed the outcome' if call_mattered else 'changed nothing'} under fit's "
+            f"training=True; with BatchNormalization frozen, the moving averages "
+            f"{'stayed put' if frozen_kept else 'moved'}.")
+
+
+def plot_batchnorm_demo(demo: dict, title: str = "BatchNormalization frozen vs updating"):
+    """Bars of :func:`batchnorm_demo`'s accuracies, "right" beside "trap"."""
+    import matplotlib.pyplot as plt
+
+    keys = ["train_accuracy_reported", "train_accuracy_inference", "val_accuracy"]
+    fig, ax = plt.subplots(figsize=(7, 3.5))
+    for i, mode in enumerate(demo):
+        ax.bar(np.arange(3) + 0.38 * i, [demo[mode][k] for k in keys], 0.38, label=mode)
+    ax.set_xticks(np.arange(3) + 0.19, ["train (as fit reports)", "train (inference mode)", "validation"])
+    ax.set_ylabel("accuracy")
+    ax.legend()
+    ax.set_title(title)
+    return ax

@@ -60,6 +60,12 @@ PARAMETERS = {
     "ASSESS_BUDGETS": (str, _int_list, "comma-separated integers >= 1, e.g. '1,2,5'"),
     "TARGET": (str, _target, ", ".join(repr(t) for t in TARGETS[:-1]) + f" or {TARGETS[-1]!r}"),
     "FULL_GRID": (bool, lambda v: True, "True or False"),
+    "SOURCE_IMAGES": (int, _positive, "an integer >= 1"),
+    "TINY_EPOCHS": (int, _positive, "an integer >= 1"),
+    "K_FOLDS": (int, lambda v: v >= 2, "an integer >= 2"),
+    "KFOLD_IMAGES": (int, lambda v: v >= 50, "an integer >= 50"),
+    "PHOTO_EPOCHS": (int, _positive, "an integer >= 1"),
+    "TABULAR_EPOCHS": (int, _positive, "an integer >= 1"),
 }
 
 

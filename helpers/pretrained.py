@@ -114,3 +114,36 @@ def accuracy(model, x, y, batch_size: int = 512) -> float:
     """Share of ``x`` whose highest-scoring class is ``y``."""
     probs = model.predict(x, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(probs, axis=-1) == np.asarray(y)))
+
+
+def top_guesses(model, images, class_names, k: int = 1) -> list[list[tuple[str, float]]]:
+    """For each image, the model's ``k`` most likely classes as (name, probability), best first."""
+    probs = np.asarray(model(np.asarray(images, dtype="float32"), training=False))
+    best = np.argsort(-probs, axis=1)[:, :k]
+    return [[(class_names[c], float(p[c])) for c in row] for p, row in zip(probs, best, strict=True)]
+
+
+def show_predictions(model, images, class_names, labels=None, cols: int = 8, title=None):
+    """The images with the model's top guess and its probability under each (and the true class,
+    when ``labels`` names are given): a first look at what a pretrained model recognises."""
+    import matplotlib.pyplot as plt
+
+    guesses = top_guesses(model, images, class_names)
+    n = len(images)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.45, rows * 1.75))
+    for i, ax in enumerate(np.atleast_1d(axes).ravel()):
+        ax.axis("off")
+        if i < n:
+            name, p = guesses[i][0]
+            ax.imshow(np.squeeze(images[i]), cmap="gray_r")
+            if name.startswith("glyph "):   # a character: its code point (fonts may lack the glyph)
+                name = "char " + name.rsplit("(", 1)[-1].rstrip(")")
+            caption = f"{name[:14]}\n{p:.2f}"
+            if labels is not None:
+                caption = f"is: {labels[i][:12]}\nsays: {caption}"
+            ax.set_title(caption, fontsize=7)
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -85,3 +85,62 @@ def test_transferability_chooses_on_validation_and_scores_both_models(source_mod
                                      val_images=100, test_images=200, progress=False)
     for a, b in zip(rows, again, strict=True):   # test labels never change a choice
         assert (a["pretrained_layer"], a["pretrained_val"]) == (b["pretrained_layer"], b["pretrained_val"])
+
+
+def test_three_probes_chooses_on_validation_and_reads_test_once(source_model):
+    far = data.far_task()
+    twin = features.random_twin(source_model, seed=1)
+    r = features.three_probes(far, source_model, twin, per_class=2, seed=0, test_images=100,
+                              val_images=60, layers=("block2_pool", "features"))
+    for key in ("pixels", "random weights", "pretrained"):
+        assert 0 <= r[key] <= 1
+    assert r["pretrained layer"] in ("block2_pool", "features")
+    assert r["pretrained points"].shape == (100, 2) and r["pixel points"].shape == (100, 2)
+    assert len(r["y_test"]) == 100
+    import copy
+
+    scrambled = copy.copy(far)   # test labels never change a choice
+    scrambled.y_test = np.random.default_rng(0).permutation(far.y_test)
+    again = features.three_probes(scrambled, source_model, twin, per_class=2, seed=0, test_images=100,
+                                  val_images=60, layers=("block2_pool", "features"))
+    assert again["pretrained layer"] == r["pretrained layer"]
+    assert again["random weights layer"] == r["random weights layer"]
+    text = features.three_probes_in_words(r, "far")
+    assert text.startswith("far: pretrained features") and "random weights" in text
+
+
+def test_three_probes_in_words_follows_the_numbers():
+    ahead = {"pixels": 0.5, "random weights": 0.6, "pretrained": 0.7}
+    behind = {"pixels": 0.8, "random weights": 0.9, "pretrained": 0.7}
+    assert "did not beat" not in features.three_probes_in_words(ahead, "x")
+    assert features.three_probes_in_words(behind, "x").count("did not beat") == 2
+
+
+def test_probe_on_validation_and_source_choice(base, near):
+    x, y = data.few_shot(near.x_train, near.y_train, 3, seed=0)
+    val = (near.x_val[:80], near.y_val[:80])
+    clf, acc = features.probe_on_validation(base, (x, y), val)
+    assert 0 <= acc <= 1
+    feats = features.extract_features(base, val[0])
+    assert acc == pytest.approx(clf.score(feats, val[1]))   # the score is a validation score
+
+
+def test_assess_targets_pairs_every_target_and_budget(source_model):
+    far = data.far_task()
+    out = features.assess_targets(source_model, [far], [1, 2], [0, 1], ["features"],
+                                  val_images=50, test_images=60)
+    assert set(out) == {("far", 1), ("far", 2)}
+    for p in out.values():
+        assert p["n"] == 2 and p["bootstrap"][0] <= p["difference"] <= p["bootstrap"][1]
+
+
+def test_plots_of_depth_and_assessment():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    depth = {("near", "pretrained"): {"a": 0.5, "b": 0.6}, ("near", "random weights"): {"a": 0.4, "b": 0.5}}
+    ax = features.plot_depth_probe(depth, ["a", "b"], title="t")
+    assert len(ax.lines) == 2
+    p = {"difference": 0.1, "bootstrap": [0.05, 0.15]}
+    ax = features.plot_assessment({("near", 1): p, ("far", 1): p}, title="t")
+    assert ax.get_title() == "t"

@@ -99,3 +99,44 @@ def test_training_false_at_the_call_vs_frozen_batchnorm(near):
 
     assert drift(True, True) > 0 and drift(True, False) > 0      # training=False is overridden
     assert drift(False, True) == 0 and drift(False, False) == 0  # a frozen BN layer keeps its statistics
+
+
+def test_watch_weights_reports_what_fit_changed(near):
+    base, model = _transfer()
+    freezing.freeze(base)
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy")
+    x, y = data.few_shot(near.x_train, near.y_train, 2, seed=0)
+    with freezing.watch_weights(model) as watch:
+        model.fit(x, y, epochs=1, batch_size=8, verbose=0)
+    assert set(watch.moved) == {"new_predictions/kernel", "new_predictions/bias"}
+    assert len(watch.still) == len(base.weights)
+    assert watch.changes["new_predictions/kernel"] > 0
+    with freezing.watch_weights(base) as nothing:   # no training: nothing moves
+        model.predict(x, verbose=0)
+    assert nothing.moved == [] and len(nothing.still) == len(base.weights)
+
+
+def test_training_call_contrast_and_its_sentence(near):
+    def build(base, inference_call):
+        inputs = keras.Input(shape=(28, 28, 1))
+        x = base(inputs, training=False) if inference_call else base(inputs)
+        return keras.Model(inputs, keras.layers.Dense(4)(x))
+
+    def make_base():
+        return models.source_base(models.load_source_model(retrain_if_missing=False))
+
+    contrast = freezing.training_call_contrast(make_base, build, near.x_train[:8])
+    assert len(contrast) == 4
+    for label, r in contrast.items():   # what notebook 02 teaches on the pinned Keras
+        assert r["moving_averages_moved"] is ("trainable" in label)
+    text = freezing.contrast_in_words(contrast, keras.__version__)
+    assert "changed nothing" in text and "stayed put" in text
+
+
+def test_plot_batchnorm_demo():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    row = {"train_accuracy_reported": 0.8, "train_accuracy_inference": 0.7, "val_accuracy": 0.6}
+    ax = freezing.plot_batchnorm_demo({"right": row, "trap": row})
+    assert len(ax.patches) == 6

@@ -41,3 +41,21 @@ def test_unscaled_input_hurts(source_model):
     bad = pretrained.accuracy(source_model, t.x_test[:500] * 255, t.y_test[:500])
     assert bad < good - 0.2
     assert np.isfinite(bad)
+
+
+def test_top_guesses_and_show_predictions(source_model, near):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from helpers.models import model_card
+
+    names = model_card()["classes"]
+    guesses = pretrained.top_guesses(source_model, near.x_test[:3], names, k=2)
+    assert len(guesses) == 3 and all(len(g) == 2 for g in guesses)
+    for (n1, p1), (_, p2) in guesses:
+        assert n1 in names and 1 >= p1 >= p2 >= 0
+    fig = pretrained.show_predictions(source_model, near.x_test[:3], names,
+                                      labels=[near.class_names[c] for c in near.y_test[:3]], cols=3)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 3 and all(t.startswith("is: ") for t in titles)
+    assert not any("glyph" in t for t in titles)   # characters shown by their code point
