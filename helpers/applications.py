@@ -188,3 +188,27 @@ def kfold_with_inner_validation(y, k: int = 3, seed: int = 0, val_fraction: floa
                                       random_state=seed + fold)
         folds.append((np.sort(train), np.sort(val), np.sort(test)))
     return folds
+
+
+def probe_accuracy(extractor, x_train, y_train, x_test, y_test, seed: int = 0,
+                   batch_size: int = 16) -> float:
+    """Test accuracy of a logistic regression on ``extractor``'s features (the extractor frozen,
+    run ``batch_size`` images at a time: a 96×96 MobileNetV2 needs memory per image)."""
+    from helpers import features
+
+    return features.linear_probe(features.extract_features(extractor, x_train, batch_size=batch_size),
+                                 y_train,
+                                 features.extract_features(extractor, x_test, batch_size=batch_size),
+                                 y_test, seed)
+
+
+def calibrated_copy(model, images):
+    """A copy of ``model`` with the same weights, its BatchNormalization statistics set from
+    ``images`` (the calibrated random-weight control of notebook 06); ``model`` is unchanged."""
+    import keras
+
+    from helpers import features
+
+    twin = keras.models.clone_model(model)
+    twin.set_weights(model.get_weights())
+    return features.calibrate_batchnorm(twin, images)

@@ -252,3 +252,56 @@ def fit_discriminative(model, base, dataset, steps: int, body_lr: float, head_lr
         return loss
 
     return [float(train_step(x, y)) for x, y in dataset.take(steps)]
+
+
+# ---------------------------------------------------------------- a rare class (notebook 05)
+
+def imbalanced_sample(x, y, per_class: int, rare_class: int, rare_count: int, seed: int = 0):
+    """A few-shot sample with one rare class: ``per_class`` images of every class except
+    ``rare_class``, which keeps only ``rare_count``. The other classes' images are those of the
+    balanced ``data.few_shot(x, y, per_class, seed)``, so the two samples differ only in the rare
+    class."""
+    from helpers.data import few_shot
+
+    if not isinstance(rare_count, (int, np.integer)) or not 1 <= rare_count <= per_class:
+        raise ValueError(f"rare_count must be an integer from 1 to per_class={per_class}, "
+                         f"not {rare_count!r}")
+    if rare_class not in set(np.unique(y).tolist()):
+        raise ValueError(f"rare_class {rare_class!r} is not one of the labels {np.unique(y).tolist()}")
+    xs, ys = few_shot(x, y, per_class, seed=seed)
+    keep = np.ones(len(ys), bool)
+    keep[np.flatnonzero(ys == rare_class)[rare_count:]] = False
+    return xs[keep], ys[keep]
+
+
+def balanced_class_weights(y, num_classes: int | None = None) -> dict:
+    """``{class: weight}`` for ``fit(class_weight=...)``: ``n / (k * n_class)``, so each class
+    contributes the same total weight to the loss (scikit-learn's "balanced" rule); a class of
+    average size gets 1, a class ten times smaller than the others about ten times more."""
+    y = np.asarray(y)
+    k = num_classes if num_classes is not None else int(y.max()) + 1
+    counts = np.bincount(y, minlength=k)
+    if (counts == 0).any():
+        raise ValueError(f"every class needs at least one image; counts per class: {counts.tolist()}")
+    return {c: float(len(y) / (k * counts[c])) for c in range(k)}
+
+
+def oversample(x, y, seed: int = 0):
+    """Repeat the images of every smaller class (drawn at random, with replacement) until each
+    class has as many as the largest; shuffled. The repeats add no new information: they only
+    make the small class count as much in each epoch."""
+    y = np.asarray(y)
+    rng = np.random.default_rng(seed)
+    labels, counts = np.unique(y, return_counts=True)
+    idx = [np.concatenate([np.flatnonzero(y == c),
+                           rng.choice(np.flatnonzero(y == c), counts.max() - n, replace=True)])
+           for c, n in zip(labels, counts, strict=True)]
+    order = rng.permutation(np.concatenate(idx))
+    return x[order], y[order]
+
+
+def recall_per_class(y_true, y_pred, num_classes: int) -> np.ndarray:
+    """For each class, the fraction of its test images predicted as that class (its recall)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    return np.array([float((y_pred[y_true == c] == c).mean()) if (y_true == c).any() else np.nan
+                     for c in range(num_classes)])

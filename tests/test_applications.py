@@ -178,3 +178,32 @@ def test_write_image_folder_is_what_image_dataset_from_directory_reads(tmp_path,
         assert P(path).parent.name == near.class_names[y[index]]
     with pytest.raises(ValueError, match="12 images but 3 labels"):
         applications.write_image_folder(tmp_path / "bad", x, y[:3], near.class_names)
+
+
+def test_calibrated_copy_sets_batchnorm_statistics_and_leaves_the_original_alone():
+    import keras
+
+    inputs = keras.Input(shape=(8, 8, 3))
+    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
+    images = np.random.default_rng(0).normal(3.0, 2.0, (32, 8, 8, 3)).astype("float32")
+    before = [w.copy() for w in model.get_weights()]
+    twin = applications.calibrated_copy(model, images)
+    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before, strict=True))
+    assert np.array_equal(twin.get_layer("conv").get_weights()[0], model.get_layer("conv").get_weights()[0])
+    conv_out = np.asarray(keras.Model(model.input, model.get_layer("conv").output)(images))
+    mean = conv_out.reshape(-1, 4).mean(0)
+    assert np.allclose(twin.get_layer("bn").moving_mean.numpy(), mean, atol=1e-4)
+    assert np.allclose(model.get_layer("bn").moving_mean.numpy(), 0)
+
+
+def test_probe_accuracy_reads_features_of_the_extractor():
+    import keras
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(80, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype(int)
+    identity = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Identity()])
+    acc = applications.probe_accuracy(identity, x[:40], y[:40], x[40:], y[40:], batch_size=16)
+    assert acc > 0.85

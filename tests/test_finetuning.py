@@ -81,3 +81,53 @@ def test_source_task_accuracy_of_untouched_base():
     task = source_task()
     direct = float((model.predict(task.x_test[:1000], verbose=0).argmax(1) == task.y_test[:1000]).mean())
     assert finetuning.source_task_accuracy(models.source_base(model), 1000) == pytest.approx(direct, abs=1e-6)
+
+
+# ---------------------------------------------------------------- a rare class (notebook 05)
+
+def test_imbalanced_sample_cuts_one_class_only():
+    x = np.arange(400, dtype="float32").reshape(400, 1)
+    y = np.repeat(np.arange(4), 100)
+    xs, ys = finetuning.imbalanced_sample(x, y, 30, rare_class=2, rare_count=3, seed=1)
+    assert np.bincount(ys).tolist() == [30, 30, 3, 30]
+    assert all(y[int(v)] == label for v, label in zip(xs[:, 0], ys, strict=True))  # labels kept
+    xb, yb = data.few_shot(x, y, 30, seed=1)   # the other classes: the balanced sample's images
+    for c in (0, 1, 3):
+        assert set(xs[ys == c, 0]) == set(xb[yb == c, 0])
+    assert set(xs[ys == 2, 0]) < set(xb[yb == 2, 0])
+    for bad in (0, 31, 2.0):
+        with pytest.raises(ValueError):
+            finetuning.imbalanced_sample(x, y, 30, 2, bad)
+    with pytest.raises(ValueError, match="rare_class"):
+        finetuning.imbalanced_sample(x, y, 30, 7, 3)
+
+
+def test_balanced_class_weights_give_each_class_the_same_total():
+    y = np.array([0] * 30 + [1] * 30 + [2] * 3 + [3] * 30)
+    w = finetuning.balanced_class_weights(y, 4)
+    assert set(w) == {0, 1, 2, 3}
+    totals = [w[c] * (y == c).sum() for c in range(4)]
+    assert np.allclose(totals, len(y) / 4)
+    assert w[2] == pytest.approx(10 * w[0])
+    assert finetuning.balanced_class_weights(np.repeat(np.arange(3), 5)) == {0: 1.0, 1: 1.0, 2: 1.0}
+    with pytest.raises(ValueError, match="at least one image"):
+        finetuning.balanced_class_weights(np.array([0, 0, 2]), 3)
+
+
+def test_oversample_repeats_small_classes_to_the_largest():
+    x = np.arange(63, dtype="float32").reshape(63, 1)
+    y = np.array([0] * 30 + [1] * 3 + [2] * 30)
+    xo, yo = finetuning.oversample(x, y, seed=0)
+    assert np.bincount(yo).tolist() == [30, 30, 30]
+    assert set(xo[yo == 1, 0]) == {30.0, 31.0, 32.0}       # only the rare class's own images
+    assert all(y[int(v)] == label for v, label in zip(xo[:, 0], yo, strict=True))
+    assert not np.array_equal(yo[:30], np.zeros(30))        # shuffled
+    xo2, yo2 = finetuning.oversample(x, y, seed=0)
+    assert np.array_equal(xo, xo2) and np.array_equal(yo, yo2)
+
+
+def test_recall_per_class():
+    y_true = np.array([0, 0, 0, 0, 1, 1, 2, 2])
+    y_pred = np.array([0, 0, 0, 1, 1, 1, 0, 0])
+    r = finetuning.recall_per_class(y_true, y_pred, 4)
+    assert r[:3].tolist() == [0.75, 1.0, 0.0] and np.isnan(r[3])
