@@ -21,6 +21,7 @@ BAD = {
     "LABELS_PER_CLASS": (2.5, "LABELS_PER_CLASS must be an integer >= 1, not 2.5"),
     "BATCH_SIZE": ("32", "BATCH_SIZE must be an integer >= 1, not '32'"),
     "TEST_IMAGES": (0, "TEST_IMAGES=0 is out of range; allowed: an integer >= 1"),
+    "VAL_IMAGES": (0, "VAL_IMAGES=0 is out of range; allowed: an integer >= 1"),
     "TIMING_IMAGES": (10, "TIMING_IMAGES=10 is out of range; allowed: an integer >= 64"),
     "TIMING_EPOCHS": (1, "TIMING_EPOCHS=1 is out of range; allowed: an integer >= 2"),
     "PRETEXT_IMAGES": (99, "PRETEXT_IMAGES=99 is out of range; allowed: an integer >= 100"),
@@ -30,6 +31,12 @@ BAD = {
     "ASSESS_BUDGETS": ("1,,5", "ASSESS_BUDGETS='1,,5' is out of range; allowed: comma-separated"),
     "TARGET": ("moon", "TARGET='moon' is out of range; allowed: 'look', 'near' or 'far'"),
     "FULL_GRID": (1, "FULL_GRID must be True or False, not 1"),
+    "SOURCE_IMAGES": (0, "SOURCE_IMAGES=0 is out of range; allowed: an integer >= 1"),
+    "TINY_EPOCHS": (0, "TINY_EPOCHS=0 is out of range; allowed: an integer >= 1"),
+    "K_FOLDS": (1, "K_FOLDS=1 is out of range; allowed: an integer >= 2"),
+    "KFOLD_IMAGES": (49, "KFOLD_IMAGES=49 is out of range; allowed: an integer >= 50"),
+    "PHOTO_EPOCHS": (0, "PHOTO_EPOCHS=0 is out of range; allowed: an integer >= 1"),
+    "TABULAR_EPOCHS": (-1, "TABULAR_EPOCHS=-1 is out of range; allowed: an integer >= 1"),
 }
 
 
@@ -44,7 +51,7 @@ def test_every_parameter_has_a_rule_and_its_default_passes(path):
     missing = set(defaults) - set(params.PARAMETERS)
     assert not missing, f"{path.stem}: no rule in helpers/params.py for {sorted(missing)}"
     assert params.check(path.stem, **defaults) == defaults
-    assert params.check_all(path.stem, {**defaults, "np": object(), "VAL_IMAGES": -1}) == defaults
+    assert params.check_all(path.stem, {**defaults, "np": object(), "HEAD_LR": -1}) == defaults
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -95,3 +102,22 @@ def test_checking_is_cheap():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          cwd=runner.config.ROOT)
     assert out.stdout.strip() == "[]"
+
+
+def test_start_applies_quick_sizes_seeds_and_opens_the_recorder(capsys):
+    from helpers import results
+
+    ns = {"QUICK": True, "SEED": 3, "EPOCHS": 8, "VAL_IMAGES": 100}
+    rec = params.start("02_freezing_layers", ns, quick=dict(EPOCHS=3, VAL_IMAGES=400))
+    assert ns["EPOCHS"] == 3 and ns["VAL_IMAGES"] == 100       # the smaller value wins
+    assert results.current() is rec and rec.data["parameters"]["EPOCHS"] == 3
+    said = capsys.readouterr().out
+    assert "quick mode on (EPOCHS 8 -> 3)" in said and "seed 3" in said
+    ns = {"QUICK": False, "SEED": 0, "EPOCHS": 8}
+    params.start("02_freezing_layers", ns, quick=dict(EPOCHS=3))
+    assert ns["EPOCHS"] == 8 and "quick mode off" in capsys.readouterr().out
+
+
+def test_start_stops_a_bad_value_before_anything_runs():
+    with pytest.raises(params.ParameterError, match="02_freezing_layers: EPOCHS=0 is out of range"):
+        params.start("02_freezing_layers", {"QUICK": None, "SEED": 0, "EPOCHS": 0})
