@@ -488,15 +488,25 @@ def on_shared_seeds(rows) -> list:
     return [r for r in rows if r["seed"] in shared[r["task"], str(r["per_class"])]]
 
 
+def _budget_value(budget):
+    """Labels per class as the rows store it: an int (``5``), or ``"all"``."""
+    text = str(budget)
+    return int(text) if text.isdigit() else text
+
+
 def aggregate(rows) -> list[dict]:
-    """Mean and sample standard deviation over seeds for each (task, budget, strategy)."""
+    """Mean and sample standard deviation over seeds for each (task, budget, strategy).
+
+    ``per_class`` keeps the rows' type (an int such as ``5``, or ``"all"``), so that
+    ``s["per_class"] == 5`` finds the cell."""
     groups: dict = {}
     for r in rows:
         groups.setdefault((r["task"], str(r["per_class"]), r["strategy"]), []).append(r)
     out = []
     for (task, budget, strategy), rs in groups.items():
         acc = [r["accuracy"] for r in rs]
-        out.append({"task": task, "per_class": budget, "strategy": strategy, "seeds": len(rs),
+        out.append({"task": task, "per_class": _budget_value(budget), "strategy": strategy,
+                    "seeds": len(rs),
                     "accuracy_mean": float(np.mean(acc)), "accuracy_sd": stats.sample_sd(acc),
                     "val_accuracy_mean": float(np.mean([r["val_accuracy"] for r in rs])),
                     "macro_f1_mean": float(np.mean([r["macro_f1"] for r in rs])),
@@ -513,7 +523,7 @@ def aggregate(rows) -> list[dict]:
 def cell(summary, task: str, budget, strategy: str) -> dict:
     """One summary entry by (task, labels per class, strategy)."""
     for s in summary:
-        if s["task"] == task and s["per_class"] == str(budget) and s["strategy"] == strategy:
+        if s["task"] == task and str(s["per_class"]) == str(budget) and s["strategy"] == strategy:
             return s
     raise KeyError(f"no results for {task}, {budget} labels/class, {strategy}")
 
@@ -524,7 +534,7 @@ def best_on_validation(summary, task: str, budget, among, rows=None) -> str:
     With ``rows``, the means are taken over the seeds every candidate ran, so a cheap contender
     with extra seeds (``CHEAP``) is ranked on the same samples as the others.
     """
-    cells = [s for s in summary if s["task"] == task and s["per_class"] == str(budget)
+    cells = [s for s in summary if s["task"] == task and str(s["per_class"]) == str(budget)
              and s["strategy"] in among]
     if not cells:
         raise KeyError(f"no results for {task}, {budget} labels/class among {among}")
@@ -617,7 +627,7 @@ def plot_accuracy_vs_budget(summary, tasks=TASKS):
             ax.errorbar(xs, [c["accuracy_mean"] for c in cells], yerr=[c["accuracy_sd"] for c in cells],
                         marker="o", capsize=3, label=LABELS[strategy], color=colours[strategy],
                         linestyle="--" if strategy in CONTROLS else "-")
-            ax.set_xticks(xs, [c["per_class"] for c in cells])
+            ax.set_xticks(xs, [str(c["per_class"]) for c in cells])
         ax.set_title(f"{task}: {TASK_LABELS.get(task, task)}")
         ax.set_xlabel("labels per class")
         ax.set_ylabel("test accuracy")

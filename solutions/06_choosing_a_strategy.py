@@ -3,7 +3,7 @@
 # into the notebooks (python -m helpers teacher, nbgrader, make test).
 
 # %% 06-1
-best_control = max((s for s in shared_summary if s["task"] == "far" and s["per_class"] == "5"
+best_control = max((s for s in shared_summary if s["task"] == "far" and s["per_class"] == 5
                     and s["strategy"] in experiment.CONTROLS),
                    key=lambda s: s["val_accuracy_mean"])["strategy"]
 
@@ -13,3 +13,11 @@ ft = {r["seed"]: r["accuracy"] for r in full_rows
 sc = {r["seed"]: r["accuracy"] for r in full_rows
       if r["task"] == "near" and r["per_class"] == 2 and r["strategy"] == "scratch"}
 differences = [ft[s] - sc[s] for s in sorted(ft)]
+
+# %% 06-3
+my_cell = ("far", 2)
+transfer = experiment.best_on_validation(shared_summary, "far", 2, experiment.TRANSFER)
+control = experiment.best_on_validation(shared_summary, "far", 2, experiment.CONTROLS)
+evidence = experiment.compare(full_rows, "far", 2, transfer, control)
+my_strategy = control if evidence["verdict"] == "behind" else transfer
+my_interval = evidence["t"]

@@ -6,6 +6,8 @@
 ready = keras.applications.mobilenet_v2.preprocess_input(raw)
 
 # %% 07-2
+from sklearn.model_selection import StratifiedKFold
+
 pool_f = features.extract_features(own_base, pool_x)
 my_scores = []
 for tr, te in StratifiedKFold(3, shuffle=True, random_state=SEED).split(pool_f, pool_y):

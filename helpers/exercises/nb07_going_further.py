@@ -1,0 +1,119 @@
+"""Checks for notebook 07 (going further): a family's own preprocessing, and k-fold scores
+recomputed from the pool."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold
+
+from helpers.applications import preprocess_input, to_rgb_batch
+from helpers.exercises.core import CURRENT, check, not_done, not_done_yet
+from helpers.features import extract_features, linear_probe
+
+__all__ = ["check_kfold_scores", "check_preprocessed"]
+
+
+def check_preprocessed(batch, name: str, images, recorder=CURRENT):
+    """07: ``images`` (grey, 0..1) as 96×96 RGB 0..255 pixels, through the family's own
+    ``preprocess_input``.
+
+    The expectation is rebuilt from ``images``, never from the learner's ``raw``: some
+    ``preprocess_input`` functions change a float array in place, so ``raw`` may already hold
+    the answer after a correct ``ready = preprocess_input(raw)``.
+    """
+    module = "mobilenet_v2" if name == "MobileNetV2" else "efficientnet"
+    if not_done(batch):
+        return not_done_yet("preprocessed", f"write ready = keras.applications.{module}."
+                            "preprocess_input(raw).", recorder)
+    pixels = np.asarray(to_rgb_batch(images), dtype="float32")
+    expected = np.asarray(preprocess_input(name)(pixels.copy()))
+    batch = np.asarray(batch)
+    return check("preprocessed", [
+        (batch.shape == expected.shape, f"Shape {batch.shape} should stay {expected.shape}: "
+         "preprocess_input changes values, not shape."),
+        (lambda: np.allclose(expected, pixels, atol=1e-4)
+         or not np.allclose(batch, pixels / 255.0, atol=1e-4),
+         "These are the pixels divided by 255 (0..1). Each family scales in its own way: pass the "
+         f"0..255 pixels to keras.applications' preprocess_input for {name}."),
+        (lambda: np.allclose(expected, pixels, atol=1e-4) or not np.allclose(batch, pixels, atol=1e-4),
+         "These are still the raw 0..255 pixels: pass them through preprocess_input."),
+        (lambda: np.allclose(batch, expected, atol=1e-4),
+         f"Values in [{batch.min():.2f}, {batch.max():.2f}], expected [{expected.min():.2f}, "
+         f"{expected.max():.2f}]. Use {name}'s own preprocess_input (keras.applications."
+         f"{module}), once, on 0..255 pixels."),
+    ], f"values now in [{expected.min():.1f}, {expected.max():.1f}], as {name} expects.", recorder)
+
+
+def _splits(labels, k: int, seed: int):
+    """The admissible splits, by name: k folds, shuffled with ``seed``, stratified or not."""
+    dummy = np.zeros((len(labels), 1))
+    return {f"{cls.__name__}({k}, shuffle=True, random_state=SEED)":
+            list(cls(k, shuffle=True, random_state=seed).split(dummy, labels))
+            for cls in (StratifiedKFold, KFold)}
+
+
+def _unshuffled(labels, k: int):
+    dummy = np.zeros((len(labels), 1))
+    return [list(cls(k).split(dummy, labels)) for cls in (StratifiedKFold, KFold)]
+
+
+def check_kfold_scores(scores, k: int, recorder=CURRENT, *, features=None, base=None, images=None,
+                       labels=None, seed: int = 0):
+    """07: the test-fold accuracies of a ``k``-fold cross-validation of the course's logistic
+    regression (``features.linear_probe``) on the pool's features, recomputed here.
+
+    The pool is ``features`` (or ``base``'s features of ``images``) with ``labels``; a right
+    answer splits with ``StratifiedKFold`` or ``KFold`` (k folds, ``shuffle=True``,
+    ``random_state=seed``) and gives one accuracy per fold, in any order. Without a pool, only
+    the form is checked (k numbers in [0, 1], not all equal)."""
+    if not_done(scores):
+        return not_done_yet("kfold_scores", f"write my_scores = the list of the {k} test-fold "
+                            "accuracies: for each (train, test) split of StratifiedKFold("
+                            f"{k}, shuffle=True, random_state=SEED), features.linear_probe(...) "
+                            "on the pool's features.", recorder)
+    try:
+        scores = np.asarray(scores, dtype=float)
+    except (TypeError, ValueError):
+        scores = np.array([[]])
+    pool = None
+    if labels is not None and (features is not None or base is not None):
+        pool = np.asarray(features if features is not None else extract_features(base, images))
+        labels = np.asarray(labels)
+    cache: dict = {}
+
+    def fold_scores(split, on="test"):
+        key = (id(split), on)
+        if key not in cache:
+            cache[key] = sorted(linear_probe(pool[tr], labels[tr], pool[te if on == "test" else tr],
+                                             labels[te if on == "test" else tr], seed)
+                                for tr, te in split)
+        return cache[key]
+    splits = _splits(labels, k, seed) if pool is not None else {}
+
+    def possible(split, on):
+        """Could these be accuracies on these folds (a whole number of right answers each)?"""
+        sizes = [len(te if on == "test" else tr) for tr, te in split]
+        return all(any(abs(s * n - round(s * n)) < 1e-6 for n in sizes) for s in scores)
+
+    def matches(candidates, on="test"):
+        return any(possible(s, on) and np.allclose(sorted(scores), fold_scores(s, on), atol=1e-6)
+                   for s in candidates)
+    return check("kfold_scores", [
+        (scores.ndim == 1 and len(scores) == k, f"Expected {k} scores (one per fold), got "
+         f"{scores.shape}."),
+        (lambda: ((0 <= scores) & (scores <= 1)).all(), "Scores should be accuracies between 0 and 1."),
+        (lambda: pool is None or matches(splits.values()) or not matches(splits.values(), "train"),
+         "These are the accuracies on the training folds, which the classifier has seen: score each "
+         "fold's model on its test indices, pool_f[te], pool_y[te]."),
+        (lambda: pool is None or matches(splits.values()) or not matches(_unshuffled(labels, k)),
+         f"These folds were not shuffled: pass shuffle=True, random_state=SEED to the splitter, so "
+         f"each fold mixes the pool's rows and anyone can draw the same {k} folds again."),
+        (lambda: scores.std() > 1e-9, "All folds have exactly the same score: did you evaluate on the "
+         "same split every time? Use the test indices each fold gives you."),
+        (lambda: pool is None or matches(splits.values()),
+         f"These are not the test-fold accuracies of a {k}-fold cross-validation of the pool: take "
+         "pool_f = features.extract_features(own_base, pool_x), split it with "
+         f"StratifiedKFold({k}, shuffle=True, random_state=SEED), and for each (train, test) pair "
+         "append features.linear_probe(pool_f[train], pool_y[train], pool_f[test], pool_y[test], SEED)."),
+    ], lambda: f"{k} folds: mean {scores.mean():.3f}, spread {scores.std():.3f}"
+               f"{'' if pool is None else ', the accuracies each test fold gives'}.", recorder)

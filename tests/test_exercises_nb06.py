@@ -1,0 +1,164 @@
+"""Notebook 06's checks: blank, plausible wrong answers (with their hints), other right answers,
+on small made-up grids and on the committed grid."""
+
+import numpy as np
+import pytest
+
+from helpers import exercises, experiment, results
+
+
+@pytest.fixture(autouse=True)
+def _no_notebook_recorder(monkeypatch):
+    monkeypatch.setattr(results, "_CURRENT", [])
+
+
+@pytest.fixture(scope="module")
+def committed():
+    return experiment.load_results(experiment.COMMITTED_GRID)["rows"]
+
+
+def _rows(test, val, task="far", budget=5):
+    """One cell, five seeds: ``test`` {strategy: five accuracies}, ``val`` {strategy: one value}."""
+    return [{"task": task, "per_class": budget, "strategy": s, "seed": seed, "accuracy": acc,
+             "macro_f1": acc, "train_accuracy": 1.0, "val_accuracy": val[s], "seconds": 1.0,
+             "trainable_params": 10, "steps": 300, "choice": "x", "test_images": 400,
+             "val_images": 100, "sample": f"s{seed}"}
+            for s, accs in test.items() for seed, acc in enumerate(accs)]
+
+
+# ---------------------------------------------------------------- 06-1
+
+def _summary():
+    return [{"task": "far", "per_class": 5, "strategy": s, "accuracy_mean": t, "val_accuracy_mean": v}
+            for s, t, v in (("pixel_logreg", 0.70, 0.72), ("random_features", 0.60, 0.61),
+                            ("scratch", 0.74, 0.70), ("fine_tuning", 0.90, 0.90))]
+
+
+def test_control_on_validation():
+    summary = _summary()
+    check = lambda answer: exercises.check_control_on_validation(answer, summary, "far", 5, None)  # noqa: E731
+    assert check(None).status == "not_done"
+    assert check("pixel_logreg")
+    assert check(experiment.best_on_validation(summary, "far", 5, experiment.CONTROLS))
+    for wrong, hint in (("scratch", "*test*"), ("fine_tuning", "not a control"),
+                        ("random_features", "highest 'val_accuracy_mean'"),
+                        (summary[0], "a string")):
+        fb = check(wrong)
+        assert fb.status == "wrong" and hint in fb.message, fb.message
+
+
+def test_control_on_validation_on_the_committed_grid_with_natural_code(committed):
+    """The summary keeps labels per class as an int, like the rows: `== 5` finds the cell."""
+    shared = experiment.aggregate(experiment.on_shared_seeds(committed))
+    assert {type(s["per_class"]) for s in shared} == {int}
+    best = max((s for s in shared if s["task"] == "far" and s["per_class"] == 5
+                and s["strategy"] in experiment.CONTROLS), key=lambda s: s["val_accuracy_mean"])
+    assert exercises.check_control_on_validation(best["strategy"], shared, "far", 5, None)
+    assert experiment.cell(shared, "far", "5", "scratch") is experiment.cell(shared, "far", 5, "scratch")
+
+
+# ---------------------------------------------------------------- 06-2
+
+def test_paired_gain():
+    rows = [{"task": "near", "per_class": 2, "strategy": s, "seed": seed, "accuracy": acc}
+            for s, accs in (("fine_tuning", (0.80, 0.70, 0.90)), ("scratch", (0.75, 0.72, 0.80)))
+            for seed, acc in zip((2, 0, 1), accs, strict=True)]
+    check = lambda answer: exercises.check_paired_gain(answer, rows, "near", 2, "fine_tuning",  # noqa: E731
+                                                       "scratch", None)
+    right = [0.70 - 0.72, 0.90 - 0.80, 0.80 - 0.75]          # seeds 0, 1, 2
+    assert check(None).status == "not_done"
+    assert check(right) and check(np.array(right)) and check(tuple(right))
+    for wrong, hint in (([-d for d in right], "minus"),
+                        ([0.70 - 0.80, 0.90 - 0.75, 0.80 - 0.72], "paired"),   # each list sorted by value
+                        (right[:2], "one difference per seed"),
+                        (right[::-1], "order of seed"),
+                        ([0.01, 0.02, 0.03], "not the per-seed differences"),
+                        ("fine_tuning", "list of numbers")):
+        fb = check(wrong)
+        assert fb.status == "wrong" and hint in fb.message, fb.message
+
+
+# ---------------------------------------------------------------- 06-3
+
+def _decide(rows, cell, strategy, interval, task="far", budget=2):
+    return exercises.check_decision(cell, strategy, interval, rows, task, budget, None)
+
+
+def _cell_verdict(rows, task, budget):
+    return experiment.verdicts([r for r in rows if r["task"] == task and r["per_class"] == budget])[0]
+
+
+def test_decision_on_the_committed_grid(committed):
+    v = _cell_verdict(committed, "far", 2)
+    p = v["transfer_vs_control"]
+    assert _decide(committed, None, None, None).status == "not_done"
+    chosen = {"ahead": v["transfer"], "behind": v["control"]}.get(v["verdict"], v["transfer"])
+    assert _decide(committed, ("far", 2), chosen, p["t"])
+    assert _decide(committed, ["far", "2"], chosen, [round(x, 3) for x in p["bootstrap"]])  # typed by hand
+    other = experiment.compare(committed, "far", 2, v["transfer"], v["control"])        # computed anew
+    assert _decide(committed, ("far", 2), chosen, tuple(other["t"]))
+
+
+def test_decision_wrong_answers_on_the_committed_grid(committed):
+    v = _cell_verdict(committed, "far", 2)
+    p, best_t, best_c = v["transfer_vs_control"], v["transfer"], v["control"]
+    assert v["verdict"] == "ahead"   # what the hints below are written for
+    a, b = experiment.scores(committed, "far", 2, best_t), experiment.scores(committed, "far", 2, best_c)
+    welch = exercises.nb06_choosing_a_strategy._welch(list(a.values()), list(b.values()))
+    other_control = next(c for c in experiment.CONTROLS if c != best_c)
+    cases = [
+        (("near", 2), best_t, p["t"], "description matches"),
+        (("far", 5), best_t, p["t"], "label 2 images"),
+        ("far 2", best_t, p["t"], "(target, labels per class)"),
+        (("far", 2), best_c, p["t"], "Transfer is ahead of every control"),
+        (("far", 2), "pretrained", p["t"], "not a contender"),
+        (("far", 2), best_t, p["difference"], "two numbers"),
+        (("far", 2), best_t, (-p["t"][1], -p["t"][0]), "flipped"),
+        (("far", 2), best_t, welch, "unpaired"),
+        (("far", 2), best_t, v["transfer_vs_each"][other_control]["t"], "That is the interval of"),
+        (("far", 2), best_t, (0.0, 0.5), "not the paired 95% interval"),
+        (("far", 2), best_t, (p["t"][1], p["t"][0]), "low first"),
+        (("far", 2), None, p["t"], "Store all three"),
+    ]
+    for cell, strategy, interval, hint in cases:
+        fb = _decide(committed, cell, strategy, interval)
+        assert fb.status == "wrong" and hint in fb.message, (hint, fb.message)
+
+
+def test_decision_picked_by_test_and_negative_transfer():
+    """Made-up cells: validation and test disagree; transfer behind a control."""
+    by_test = _rows({"pixel_logreg": [0.50, 0.52, 0.51, 0.50, 0.53],
+                     "random_features": [0.40, 0.42, 0.41, 0.40, 0.43],
+                     "scratch": [0.60, 0.61, 0.59, 0.62, 0.60],
+                     "feature_extraction": [0.80, 0.82, 0.81, 0.80, 0.83],
+                     "fine_tuning": [0.84, 0.85, 0.86, 0.84, 0.85]},
+                    {"pixel_logreg": 0.5, "random_features": 0.4, "scratch": 0.6,
+                     "feature_extraction": 0.86, "fine_tuning": 0.80})
+    v = _cell_verdict(by_test, "far", 5)
+    assert (v["verdict"], v["transfer"]) == ("ahead", "feature_extraction")
+    fb = _decide(by_test, ("far", 5), "fine_tuning", v["transfer_vs_control"]["t"], budget=5)
+    assert fb.status == "wrong" and "*test*" in fb.message, fb.message
+    assert _decide(by_test, ("far", 5), "feature_extraction", v["transfer_vs_control"]["t"], budget=5)
+
+    behind = _rows({"pixel_logreg": [0.80, 0.82, 0.81, 0.80, 0.83],
+                    "random_features": [0.40, 0.42, 0.41, 0.40, 0.43],
+                    "scratch": [0.60, 0.61, 0.59, 0.62, 0.60],
+                    "feature_extraction": [0.50, 0.52, 0.51, 0.53, 0.50],
+                    "fine_tuning": [0.55, 0.56, 0.54, 0.55, 0.57]},
+                   {"pixel_logreg": 0.8, "random_features": 0.4, "scratch": 0.6,
+                    "feature_extraction": 0.5, "fine_tuning": 0.56})
+    v = _cell_verdict(behind, "far", 5)
+    assert (v["verdict"], v["control"]) == ("behind", "pixel_logreg")
+    interval = v["transfer_vs_control"]["t"]
+    assert _decide(behind, ("far", 5), "pixel_logreg", interval, budget=5)
+    fb = _decide(behind, ("far", 5), "fine_tuning", interval, budget=5)
+    assert fb.status == "wrong" and "negative transfer" in fb.message, fb.message
+    fb = _decide(behind, ("far", 5), "scratch", interval, budget=5)
+    assert fb.status == "wrong" and "not what the grid backs" in fb.message, fb.message
+
+
+def test_decision_when_the_seeds_cannot_tell(committed):
+    v = _cell_verdict(committed, "far", 20)
+    assert v["verdict"] == "can't tell"
+    for strategy in (v["transfer"], v["control"]):   # either is defensible
+        assert _decide(committed, ("far", 20), strategy, v["transfer_vs_control"]["t"], budget=20)
