@@ -36,3 +36,20 @@ def test_no_solution_while_grading(monkeypatch):
 def test_parse_reads_blocks_in_order(tmp_path):
     (tmp_path / "09_x.py").write_text("# header\n\n# %% 09-1\na = 1\n\n# %% 09-2\nb = 2\nc = 3\n")
     assert solutions.all_solutions(tmp_path) == {"09-1": "a = 1", "09-2": "b = 2\nc = 3"}
+
+
+def test_no_quiz_option_spells_out_an_exercise_answer():
+    """A quiz sits right above the exercises: none of its options may be a line of a solution."""
+    import re
+
+    from helpers import quiz
+
+    def squash(text):   # spaces and the exercises' own variable prefixes (ex_model → model) ignored
+        return re.sub(r"\s+", "", re.sub(r"\bex\d*_", "", text))
+
+    lines = {squash(line) for code in solutions.all_solutions().values()
+             for line in re.sub(r":\n\s+", ": ", code).splitlines() if len(line.strip()) > 15}
+    for name, bank in quiz.all_banks().items():
+        for q in bank:
+            for option in q.options:
+                assert squash(option.text) not in lines, f"{name}/{q.id}: {option.text!r}"
