@@ -1,0 +1,460 @@
+"""Notebook 08: a folder of your own images, checked, described and turned into a task.
+
+The folder has one subfolder per class, the layout ``keras.utils.image_dataset_from_directory``
+reads: ``IMAGE_DIR/cat/*.jpg``, ``IMAGE_DIR/dog/*.jpg`` (subfolders inside a class folder count
+for that class). ``scan_folder`` opens every file once and says what it found and what it
+skipped and why; ``load_task`` turns the readable images into a ``data.Task`` with a test split
+fixed by the seed; ``choose_backbone`` picks a pretrained model that suits the images.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import warnings
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from helpers import applications, config, data
+
+__all__ = [
+    "FolderError", "FolderReport", "BackboneChoice", "scan_folder", "describe", "load_task",
+    "make_example_folder", "choose_backbone", "BACKBONE_CHOICES", "split_class", "image_to_array",
+    "imagenet_weights_status",
+]
+
+IMAGE_SUFFIXES = (".bmp", ".gif", ".jpeg", ".jpg", ".png", ".tif", ".tiff", ".webp")
+GREY_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"}
+SMALL_SIDE = 64                 # at most this many pixels on the longest side counts as "small"
+SPLITS_NEEDED = 3               # one image each for training, validation and test
+SHOWN_SKIPS = 20
+BACKBONE_CHOICES = ("auto", "source_cnn", "MobileNetV2", "EfficientNetB0")
+PHOTO_SIZE = 96                 # MobileNetV2 has ImageNet weights at 96 px; quick on a CPU
+EXAMPLE_MARKER = ".stand-in.json"
+
+
+class FolderError(ValueError):
+    """The image folder cannot be used as it is; the message names the path and the fix."""
+
+
+@dataclass
+class FolderReport:
+    """What ``scan_folder`` found: the classes, their readable images, and what it skipped."""
+
+    root: Path
+    class_names: list[str]
+    files: dict[str, list[Path]]
+    skipped: list[tuple[Path, str]] = field(default_factory=list)
+    modes: dict[str, int] = field(default_factory=dict)
+    sizes: tuple = ()           # ((min height, min width), (max height, max width))
+    colour_files: int = 0       # readable images whose channels differ (real colour)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return {name: len(self.files[name]) for name in self.class_names}
+
+    @property
+    def kind(self) -> str:
+        """"small grayscale" (every image grey, at most 64 px a side) or "photos"."""
+        small = bool(self.sizes) and max(self.sizes[1]) <= SMALL_SIDE
+        return "small grayscale" if small and self.colour_files == 0 else "photos"
+
+
+@dataclass
+class BackboneChoice:
+    """The pretrained model for a folder, the input it takes, and where its weights come from."""
+
+    name: str          # "source_cnn", "MobileNetV2" or "EfficientNetB0"
+    image_size: int
+    channels: int
+    weights: str       # "course", "imagenet" or "random"
+    note: str
+
+
+def _decode(path: Path, draft_size: tuple[int, int]) -> tuple[Image.Image, tuple[int, int]]:
+    """Verify and decode ``path`` (a JPEG at 1/2, 1/4 or 1/8 scale when ``draft_size`` allows:
+    cheap for huge photos); return it with its stored size. Refuses images past PIL's limit."""
+    limit = Image.MAX_IMAGE_PIXELS  # read each time, so a raised (or lowered) limit applies
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # checked below instead
+        with Image.open(path) as probe:
+            probe.verify()                  # structure and checksums, without decoding pixels
+        image = Image.open(path)
+        stored = image.size
+        try:
+            image.draft(None, draft_size)   # does nothing for formats other than JPEG
+            if limit is not None and image.size[0] * image.size[1] > limit:
+                raise ValueError("too large")
+            image.load()
+        except BaseException:
+            image.close()
+            raise
+    return image, stored
+
+
+def _skip_reason(path: Path, err: Exception) -> str:
+    if isinstance(err, PermissionError):
+        return "unreadable (permission)"
+    if isinstance(err, FileNotFoundError):
+        return "gone (deleted while the folder was read)"
+    if isinstance(err, Image.DecompressionBombError) or str(err) == "too large":
+        return (f"too large to decode safely (over {Image.MAX_IMAGE_PIXELS:,} pixels; shrink it, "
+                "or raise PIL.Image.MAX_IMAGE_PIXELS if you trust the file)")
+    if path.is_file() and path.stat().st_size == 0:
+        return "empty file"
+    if isinstance(err, UnidentifiedImageError):
+        if path.suffix.lower() in IMAGE_SUFFIXES:
+            return "corrupt or truncated (its name says image, its contents do not)"
+        return "not an image"
+    return f"corrupt or truncated ({err})"
+
+
+def _is_grey(image: Image.Image) -> bool:
+    """True when the image has no colour: a grey mode, or RGB channels that (nearly) agree."""
+    if image.mode in GREY_MODES:
+        return True
+    small = image.copy()
+    small.thumbnail((64, 64))
+    rgb = np.asarray(_flatten_alpha(small).convert("RGB"), dtype=np.int16)
+    return int(np.abs(rgb - rgb[..., :1]).max()) <= 8  # JPEG noise tolerated
+
+
+def _class_files(folder: Path, skipped: list) -> list[Path]:
+    """Every visible file under a class folder, subfolders included, in Keras's order."""
+    def unreadable(err: OSError):
+        skipped.append((Path(err.filename), "unreadable folder (permission)"))
+
+    walked = []
+    for root, dirs, names in os.walk(folder, onerror=unreadable):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]   # pruned before descending
+        walked.append((root, sorted(n for n in names if not n.startswith("."))))
+    return [Path(root) / n for root, names in sorted(walked) for n in names]
+
+
+def _check_top_folder(root: Path) -> tuple[list[Path], list[Path]]:
+    """The class subfolders and the loose files of ``root``; FolderError when it has neither."""
+    wanted = "the folder that holds one subfolder per class"
+    if not root.exists():
+        raise FolderError(f"{root} does not exist. Fix: check the spelling, or give the full path "
+                          f"of {wanted}.")
+    if not root.is_dir():
+        raise FolderError(f"{root} is a file, not a folder. Fix: give {wanted}.")
+    try:
+        entries = sorted((e for e in root.iterdir() if not e.name.startswith(".")),
+                         key=lambda e: e.name)
+    except PermissionError as err:
+        raise FolderError(f"{root} cannot be read (permission denied). Fix: "
+                          f"`chmod -R u+rX {root}` or copy the images somewhere you can read.") from err
+    classes = [e for e in entries if e.is_dir()]
+    loose = [e for e in entries if not e.is_dir()]
+    if not classes and loose:
+        raise FolderError(f"{root} holds files ({len(loose)}) but no class subfolders, so no "
+                          "image has a class. Fix: put each class's images in its own subfolder, "
+                          f"e.g. {root / 'cat'}/ and {root / 'dog'}/ (its name is the class name).")
+    if not classes:
+        raise FolderError(f"{root} is empty. Fix: make one subfolder per class in it and put "
+                          "each class's images in its subfolder.")
+    return classes, loose
+
+
+def _check_classes(report: FolderReport, min_per_class: int) -> None:
+    root, counts = report.root, report.counts
+    if len(report.class_names) == 1:
+        raise FolderError(f"{root} has one class only ({report.class_names[0]!r}); telling "
+                          "classes apart needs at "
+                          "least two. Fix: add a subfolder with images of another class.")
+    for name, n in counts.items():
+        if n == 0:
+            inside = [f"{p.name}: {why}" for p, why in report.skipped
+                      if root / name in p.parents][:5]
+            raise FolderError(f"Class {name!r} ({root / name}) has no readable image"
+                              + (f" (skipped: {'; '.join(inside)})" if inside else "")
+                              + ". Fix: add images to it, or remove the folder.")
+    small = {name: n for name, n in counts.items() if n < min_per_class}
+    if small:
+        listed = ", ".join(f"{name!r} has {n}" for name, n in small.items())
+        raise FolderError(
+            f"Too few images in {root}: {listed}; every class needs at least {min_per_class}. "
+            f"Even the smallest run needs {SPLITS_NEEDED} images per class: one to train on, one "
+            "for validation (to make choices) and one for the test (to score the final model). "
+            "Fix: add images to those classes, or remove their folders.")
+
+
+def scan_folder(image_dir, min_per_class: int = SPLITS_NEEDED) -> FolderReport:
+    """Open every file under ``image_dir`` (one subfolder per class) and report what is usable.
+
+    Raises FolderError, with the fix, for a missing path, a file, an empty or flat folder, a
+    single class, or a class with fewer than ``min_per_class`` readable images.
+    """
+    root = Path(image_dir).expanduser()
+    classes, loose = _check_top_folder(root)
+    report = FolderReport(root=root, class_names=[c.name for c in classes], files={})
+    heights, widths = [], []
+    report.skipped += [(path, "not in a class folder (move it into its class's subfolder)")
+                       for path in loose if path.suffix.lower() in IMAGE_SUFFIXES]
+    for folder in classes:
+        readable = []
+        for path in _class_files(folder, report.skipped):
+            try:
+                image, (width, height) = _decode(path, (1, 1))
+            except Exception as err:  # noqa: BLE001 - any failure is a skipped file, named
+                report.skipped.append((path, _skip_reason(path, err)))
+                continue
+            with image:
+                report.modes[image.mode] = report.modes.get(image.mode, 0) + 1
+                report.colour_files += not _is_grey(image)
+            heights.append(height)
+            widths.append(width)
+            readable.append(path)
+        report.files[folder.name] = readable
+    if heights:
+        report.sizes = ((min(heights), min(widths)), (max(heights), max(widths)))
+    _check_classes(report, min_per_class)
+    return report
+
+
+def describe(report: FolderReport) -> str:
+    """A short printable summary: classes and counts, skipped files and why, modes, sizes, kind."""
+    lines = [f"Folder: {report.root}", f"{len(report.class_names)} classes:"]
+    width = max((len(name) for name in report.class_names), default=0)
+    lines += [f"  {name:<{width}}  {n} images" for name, n in report.counts.items()]
+    if report.skipped:
+        lines.append(f"Skipped {len(report.skipped)} file{'s' * (len(report.skipped) > 1)}:")
+        for path, why in report.skipped[:SHOWN_SKIPS]:
+            lines.append(f"  {os.path.relpath(path, report.root)}: {why}")
+        if len(report.skipped) > SHOWN_SKIPS:
+            lines.append(f"  ... and {len(report.skipped) - SHOWN_SKIPS} more")
+    else:
+        lines.append("Skipped: none")
+    lines.append("Image modes: " + ", ".join(f"{m} x{n}" for m, n in sorted(report.modes.items())))
+    if report.sizes:
+        (h0, w0), (h1, w1) = report.sizes
+        lines.append(f"Sizes: height {h0} to {h1} px, width {w0} to {w1} px")
+    lines.append(f"Kind: {report.kind}")
+    return "\n".join(lines)
+
+
+def _flatten_alpha(image: Image.Image) -> Image.Image:
+    """Transparent pixels become white: RGBA, LA and palettes with transparency on white."""
+    if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+        rgba = image.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(white, rgba).convert("RGB")
+    return image
+
+
+def _to_8bit(image: Image.Image) -> Image.Image:
+    """16-bit and float grey images scaled to 8 bits (a plain convert would clip them)."""
+    if image.mode.startswith("I") or image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        sixteen = image.mode.startswith("I;16") or values.max() > 255  # plain I: 8 or 16 bit
+        top = (1.0 if values.max() <= 1.0 else 255.0) if image.mode == "F" else (
+            65535.0 if sixteen else 255.0)
+        return Image.fromarray(np.clip(values / top * 255.0, 0, 255).astype(np.uint8), "L")
+    return image
+
+
+def image_to_array(path: Path, image_size: int, channels: int) -> np.ndarray:
+    """One file as a float32 (image_size, image_size, channels) array in [0, 1]."""
+    try:
+        image, _ = _decode(path, (image_size, image_size))
+    except Exception as err:
+        raise FolderError(f"{path} could not be read any more ({_skip_reason(path, err)}); it "
+                          "changed since the folder was scanned. Fix: run scan_folder again.") from err
+    with image:
+        image = ImageOps.exif_transpose(image)          # phone photos store their rotation
+        image = _to_8bit(_flatten_alpha(image))
+        image = image.convert("L" if channels == 1 else "RGB")
+        image = image.resize((image_size, image_size), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    return pixels.reshape(image_size, image_size, channels)
+
+
+def split_class(n: int, rng: np.random.Generator, test_fraction: float, val_fraction: float):
+    """Shuffled positions 0..n-1 as (train, val, test); at least one image in each."""
+    order = rng.permutation(n)
+    n_test = min(max(1, int(round(n * test_fraction))), n - 2)
+    n_val = min(max(1, int(round(n * val_fraction))), n - n_test - 1)
+    return order[n_test + n_val:], order[n_test:n_test + n_val], order[:n_test]
+
+
+def load_task(report: FolderReport, image_size: int, channels: int, seed: int = 0,
+              test_fraction: float = 0.2, val_fraction: float = 0.2, name: str = "own",
+              flip_preserves_label: bool | None = None) -> data.Task:
+    """Decode every readable image into a Task with stratified train/validation/test splits.
+
+    The test split depends only on ``seed`` and ``test_fraction``: it is fixed before anything
+    is chosen. ``flip_preserves_label`` defaults to True for photos, False for small grey
+    images (letters and digits change meaning when mirrored); pass it to decide yourself.
+    """
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB), not {channels!r}")
+    if not (0 < test_fraction < 1 and 0 < val_fraction < 1 and test_fraction + val_fraction < 1):
+        raise ValueError("test_fraction and val_fraction must each be between 0 and 1, and "
+                         f"their sum below 1 (got {test_fraction} and {val_fraction})")
+    parts = {"train": ([], [], []), "val": ([], [], []), "test": ([], [], [])}
+    for label, class_name in enumerate(report.class_names):
+        paths = report.files[class_name]
+        if len(paths) < SPLITS_NEEDED:
+            raise FolderError(f"Class {class_name!r} has {len(paths)} images; a task needs at "
+                              f"least {SPLITS_NEEDED} (train, validation, test). Fix: add images.")
+        # one generator per class, keyed by its name: adding a class leaves the others' splits
+        rng = np.random.default_rng([seed, zlib.crc32(class_name.encode("utf-8"))])
+        splits = split_class(len(paths), rng, test_fraction, val_fraction)
+        for split, positions in zip(("train", "val", "test"), splits, strict=True):
+            xs, ys, files = parts[split]
+            for i in sorted(positions):
+                xs.append(image_to_array(paths[i], image_size, channels))
+                ys.append(label)
+                files.append(str(paths[i]))
+    arrays, files = _shuffled(parts, seed)
+    if flip_preserves_label is None:
+        flip_preserves_label = report.kind == "photos"
+    return data.Task(
+        name=name, description=f"your images from {report.root} ({len(report.class_names)} "
+                               f"classes, {image_size}x{image_size}, {'grey' if channels == 1 else 'RGB'})",
+        class_names=list(report.class_names), **arrays,
+        meta={"dataset": "your images", "root": str(report.root),
+              "flip_preserves_label": bool(flip_preserves_label), "kind": report.kind,
+              "image_size": image_size, "channels": channels, "seed": seed, "files": files},
+    )
+
+
+def _shuffled(parts: dict, seed: int) -> tuple[dict, dict]:
+    """Each split's arrays in a seeded random order (classes mixed), with its file names."""
+    rng = np.random.default_rng(seed)
+    arrays, files = {}, {}
+    for split, (xs, ys, names) in parts.items():
+        order = rng.permutation(len(ys))
+        arrays[f"x_{split}"] = np.stack(xs)[order].astype(np.float32)
+        arrays[f"y_{split}"] = np.asarray(ys, dtype=np.int64)[order]
+        files[split] = [names[i] for i in order]
+    return arrays, files
+
+
+EXAMPLE_README = """\
+This folder is a stand-in for your own photos.
+
+It holds {per_class} images of each of {n} Fashion-MNIST classes ({classes}):
+28x28 grey PNG files, one subfolder per class. They were drawn at random (seed {seed})
+from the training split of the course's near target, never from its test images, and
+written here so that the capstone notebook runs offline.
+
+To use your own images: make a folder with one subfolder per class (the subfolder's name
+is the class name), at least {need} images in each, and point IMAGE_DIR at it.
+"""
+
+
+def _example_complete(dest: Path, per_class: int, seed: int, classes: list[str]) -> bool:
+    try:
+        marker = json.loads((dest / EXAMPLE_MARKER).read_text())
+    except (OSError, ValueError):
+        return False
+    if marker != {"per_class": per_class, "seed": seed, "classes": classes}:
+        return False
+    return (dest / "README.txt").is_file() and all(
+        len(list((dest / c).glob("*.png"))) == per_class for c in classes)
+
+
+def _write_example(tmp: Path, task: data.Task, per_class: int, seed: int, folders: list[str]):
+    rng = np.random.default_rng(seed)
+    for label, folder in enumerate(folders):
+        (tmp / folder).mkdir()
+        chosen = np.sort(rng.choice(np.flatnonzero(task.y_train == label), per_class, replace=False))
+        for i in chosen:
+            pixels = np.round(task.x_train[i, ..., 0] * 255).astype(np.uint8)
+            Image.fromarray(pixels, "L").save(tmp / folder / f"train-{i:05d}.png")
+    (tmp / "README.txt").write_text(EXAMPLE_README.format(
+        per_class=per_class, n=len(folders), classes=", ".join(task.class_names), seed=seed,
+        need=SPLITS_NEEDED))
+    (tmp / EXAMPLE_MARKER).write_text(json.dumps(
+        {"per_class": per_class, "seed": seed, "classes": folders}))
+
+
+def make_example_folder(dest, per_class: int = 60, seed: int = 0) -> Path:
+    """Write the offline example folder (near target's four classes, 28x28 grey PNGs) to
+    ``dest``; nothing to do when it is already complete. Never half-written: a temporary folder
+    is renamed at the end. A folder that is not an earlier example is never replaced."""
+    dest = Path(dest).expanduser()
+    if isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < SPLITS_NEEDED:
+        raise ValueError(f"per_class must be an integer >= {SPLITS_NEEDED}, not {per_class!r}")
+    folders = [data.FASHION_CLASSES[c].replace("/", "-") for c in data.NEAR_CLASSES]
+    if _example_complete(dest, per_class, seed, folders):
+        return dest
+    if dest.exists() and not (dest.is_dir() and (dest / EXAMPLE_MARKER).exists()
+                              or dest.is_dir() and not any(dest.iterdir())):
+        raise FolderError(f"{dest} already exists and is not an example folder made by the "
+                          "course; it was left alone. Fix: choose another path for the example.")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.partial."))
+    try:
+        _write_example(tmp, data.near_task(), per_class, seed, folders)
+        os.chmod(tmp, 0o755)
+        old = dest.with_name(f".{dest.name}.old")
+        shutil.rmtree(old, ignore_errors=True)
+        if dest.exists():
+            dest.rename(old)        # an earlier, different example: replaced in one rename
+        tmp.rename(dest)
+        shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dest
+
+
+def imagenet_weights_status(name: str, image_size: int = PHOTO_SIZE) -> tuple[bool, str]:
+    """(available, why): ImageNet weights usable now, from Keras's cache or a quick download.
+    Never waits long: TLW_OFFLINE=1 answers at once, a network check gives up after 3 s."""
+    path = applications.cached_weights_path(name, image_size)
+    if path.is_file():
+        wanted = applications.expected_hash(name)   # EfficientNet's; MobileNetV2 checks none
+        with open(path, "rb") as handle:
+            if not wanted or hashlib.file_digest(handle, "md5").hexdigest() == wanted:
+                return True, f"cached in {path}"
+        problem = f"the file in Keras's cache, {path}, is damaged or not the right one"
+    else:
+        problem = f"they are not in Keras's cache, {path},"
+    if config.offline():
+        return False, f"{problem} and downloads are switched off (TLW_OFFLINE=1)"
+    if data.network_available(timeout=3.0):
+        return True, "Keras will download them (once, into its cache)"
+    return False, f"{problem} and the network is unreachable"
+
+
+def _pick_name(requested: str, report: FolderReport) -> str:
+    by_lower = {c.lower(): c for c in BACKBONE_CHOICES}
+    if not isinstance(requested, str) or requested.lower() not in by_lower:
+        raise ValueError(f"Unknown backbone {requested!r}; choose one of {', '.join(BACKBONE_CHOICES)}.")
+    name = by_lower[requested.lower()]
+    if name == "auto":
+        return "source_cnn" if report.kind == "small grayscale" else "MobileNetV2"
+    return name
+
+
+def choose_backbone(report: FolderReport, requested: str = "auto") -> BackboneChoice:
+    """The pretrained model for these images: the course's source CNN for small grey images,
+    an ImageNet model for photos (random weights, said plainly, when the weights cannot be had)."""
+    name = _pick_name(requested, report)
+    if name == "source_cnn":
+        note = ("The course's source CNN, pretrained on small grey images; it takes 28x28 grey input."
+                + (" Your images are photos: at 28x28 grey they lose their colour and detail, so an "
+                   "ImageNet model (MobileNetV2) probably suits them better." * (report.kind == "photos")))
+        return BackboneChoice("source_cnn", 28, 1, "course", note)
+    available, why = imagenet_weights_status(name, PHOTO_SIZE)
+    grey = (" Your images are grey; they are repeated into three channels, since ImageNet "
+            "models take colour input." if report.kind == "small grayscale" else "")
+    if available:
+        return BackboneChoice(name, PHOTO_SIZE, 3, "imagenet",
+                              f"{name} with ImageNet weights ({why}), at {PHOTO_SIZE}x{PHOTO_SIZE} RGB.{grey}")
+    return BackboneChoice(name, PHOTO_SIZE, 3, "random", (
+        f"{name} has RANDOM weights here: ImageNet weights cannot be had now: {why}. Its "
+        "features carry no pretraining, so comparing it with the controls measures only the "
+        f"architecture, not transfer. Fix: copy the file {applications.weights_filename(name, PHOTO_SIZE)} "
+        f"into {config.keras_home() / 'models'}/ ($KERAS_HOME/models/), or run once with a "
+        f"network, then run again.{grey}"))
