@@ -6,7 +6,19 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PY      := $(BIN)/python
 DEPHASH := $(shell cat pyproject.toml | sha256sum | cut -c1-16)
-STAMP   := $(VENV)/.installed-$(DEPHASH)
+# Three installs, each a stamp named after pyproject.toml's hash (a changed pyproject.toml
+# installs again): the course (`make lab`: what the notebooks import, and JupyterLab), the
+# teaching tools on top (extra `teach`: headless runs, sweeps, nbgrader, the book) and
+# everything (extra `all` = teach + test: `make test`, `make lint`).
+STAMP       := $(VENV)/.installed-$(DEPHASH)-course
+TEACH_STAMP := $(VENV)/.installed-$(DEPHASH)-teach
+ALL_STAMP   := $(VENV)/.installed-$(DEPHASH)-all
+EXTRAS_course := .
+EXTRAS_teach  := .[teach]
+EXTRAS_all    := .[all]
+IMPLIES_course := course
+IMPLIES_teach  := course teach
+IMPLIES_all    := course teach all
 DATA_STAMP := datasets/cache/.data-ready
 BROWSER_STAMP := $(VENV)/.browser-ready
 PORT    ?= 8888
@@ -21,12 +33,12 @@ APT_PACKAGES_FONTS := fonts-dejavu-core fonts-liberation fonts-noto-core fonts-n
 FONTS_STAMP := $(VENV)/.fonts-ready
 
 
-.PHONY: lab test setup data doctor lint pretrain course course-full bench report student html \
+.PHONY: lab test setup setup-teach setup-all data doctor lint pretrain course course-full bench report student html \
         book nbgrader teacher clean help
 help:
 	@echo "make lab          set up, then open the course in JupyterLab"
 	@echo "make test         set up, then run every test (lint, helpers, notebooks, browser)"
-	@echo "make setup        create .venv, install the pinned packages and verify the data"
+	@echo "make setup        create .venv, install the course's pinned packages, verify the data"
 	@echo "make data         find/verify Fashion-MNIST again (installs the Debian package if needed)"
 	@echo "make doctor       check the environment, data and source model"
 	@echo "make pretrain     re-train the source model from its recipe (installs the fonts)"
@@ -43,20 +55,22 @@ help:
 	@echo "make clean        remove build/ and caches"
 
 setup: $(STAMP) $(DATA_STAMP)
+setup-teach: $(TEACH_STAMP) setup
+setup-all: $(ALL_STAMP) setup
 
-$(STAMP): pyproject.toml
+$(VENV)/.installed-$(DEPHASH)-%: pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@# uv (from PyPI) installs the same pins several times faster than pip (measured here: 13 s
-	@# against 99 s with empty caches); where uv cannot be had or fails, pip does the install.
-	$(PY) -m pip install -q $(UV_PIN) && $(BIN)/uv pip install -q --python $(PY) -e . \
-	  || { $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e .; }
+	@# uv (from PyPI) installs the same pins several times faster than pip (see README, "Install");
+	@# where uv cannot be had or fails, pip does the install.
+	$(PY) -m pip install -q $(UV_PIN) && $(BIN)/uv pip install -q --python $(PY) -e "$(EXTRAS_$*)" \
+	  || { $(PY) -m pip install -q --upgrade pip && $(PY) -m pip install -q -e "$(EXTRAS_$*)"; }
 	@mkdir -p $(VENV)/share/jupyter/lab/settings
 	cp jupyter/overrides.json $(VENV)/share/jupyter/lab/settings/overrides.json
-	@# nbgrader is installed for teachers' command line; its JupyterLab menus stay off for learners
-	@# (a teacher turns them on with scripts/nbgrader-ui.sh enable)
-	@scripts/nbgrader-ui.sh disable $(BIN)
-	@rm -f $(VENV)/.installed-*
-	@touch $@
+	@# nbgrader (extra `teach`) is for teachers' command line; its JupyterLab menus stay off for
+	@# learners (a teacher turns them on with scripts/nbgrader-ui.sh enable)
+	@if [ -x $(BIN)/nbgrader ]; then scripts/nbgrader-ui.sh disable $(BIN); fi
+	@find $(VENV) -maxdepth 1 -name '.installed-*' ! -name '.installed-$(DEPHASH)-*' -delete
+	@touch $(foreach level,$(IMPLIES_$*),$(VENV)/.installed-$(DEPHASH)-$(level))
 
 $(DATA_STAMP): datasets/manifest.json | $(STAMP)
 	@[ -d /usr/share/datasets/fashion-mnist ] || scripts/apt-install.sh $(APT_PACKAGES_DATA)
@@ -86,7 +100,7 @@ lab: setup
 doctor: setup
 	$(PY) -m helpers doctor
 
-lint: $(STAMP)
+lint: $(ALL_STAMP)
 	$(BIN)/ruff check helpers tests conftest.py
 
 # papermill injects quick-mode parameters into copies of the notebooks, and every exercise is run
@@ -99,7 +113,7 @@ lint: $(STAMP)
 # where the machine allows it (scripts/offline.sh).
 TEST_NOTEBOOKS := build/test-run/notebooks
 TEST_JOBS ?= 2
-test: setup $(BROWSER_STAMP) $(FONTS_STAMP) lint
+test: setup-all $(BROWSER_STAMP) $(FONTS_STAMP) lint
 	@rm -rf build/test-run && mkdir -p $(TEST_NOTEBOOKS)
 	@# one Python process for all of them (a papermill command per notebook costs seconds each);
 	@# each exercise runs blank (its check must say "not done") and then with its solution
@@ -115,34 +129,34 @@ test: setup $(BROWSER_STAMP) $(FONTS_STAMP) lint
 	  -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS) || status=1; \
 	exit $$status
 
-course: setup
+course: setup-teach
 	$(PY) -m helpers run --quick
 	$(PY) -m helpers report
 
-course-full: setup
+course-full: setup-teach
 	$(PY) -m helpers run
 	$(PY) -m helpers report
 
-bench: setup
+bench: setup-teach
 	$(PY) -m helpers bench
 
-book: setup
+book: setup-teach
 	@ls build/executed/[0-9][0-9]_*.ipynb >/dev/null 2>&1 || $(PY) -m helpers run --quick
 	$(PY) -m helpers book
 
-nbgrader: setup
+nbgrader: setup-teach
 	$(PY) -m helpers nbgrader --out build/nbgrader
 
-report: setup
+report: setup-teach
 	$(PY) -m helpers report
 
-student: setup
+student: setup-teach
 	$(PY) -m helpers student --out build/student
 
-teacher: setup
+teacher: setup-teach
 	$(PY) -m helpers teacher --out build/teacher
 
-html: setup
+html: setup-teach
 	$(PY) -m helpers html
 
 clean:

@@ -17,12 +17,33 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DATASETS_DIR = ROOT / "datasets"
-CACHE_DIR = DATASETS_DIR / "cache"
+# Where the course's files are. In a checkout (a clone, `pip install -e .`) they sit in the
+# repository's own folders, next to helpers/. An installed wheel (`pip install .`, Colab) carries
+# the same files under helpers/_course/, in the same layout (pyproject.toml maps each folder
+# there); then everything the course writes goes to the current folder (build/) and the user's
+# cache folder, never into the installed package.
+PACKAGE_DIR = Path(__file__).resolve().parent
+_CHECKOUT = PACKAGE_DIR.parent
+INSTALLED = not ((_CHECKOUT / "pyproject.toml").is_file() and (_CHECKOUT / "models").is_dir())
+ROOT = PACKAGE_DIR / "_course" if INSTALLED else _CHECKOUT
+
+# read: shipped with the course
+DATASETS_DIR = ROOT / "datasets"              # manifest.json; results/ (committed results)
+COMMITTED_RESULTS_DIR = DATASETS_DIR / "results"
 MODELS_DIR = ROOT / "models"
-NOTEBOOKS_DIR = ROOT / "notebooks"
-BUILD_DIR = ROOT / "build"
+NOTEBOOKS_DIR = ROOT / "notebooks"            # quizzes/ (the question banks)
+SOLUTIONS_DIR = ROOT / "solutions"
+
+
+def user_cache_dir() -> Path:
+    """Per-user cache folder (``$XDG_CACHE_HOME`` or ``~/.cache``) of an installed course."""
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base).expanduser() / "transfer-learning-workbook"
+
+
+# written: outputs (executed notebooks, results) and caches (verified checksums, features)
+BUILD_DIR = Path.cwd() / "build" if INSTALLED else ROOT / "build"
+CACHE_DIR = user_cache_dir() if INSTALLED else DATASETS_DIR / "cache"
 TEST_EXECUTED_DIR = BUILD_DIR / "test-run" / "executed"  # `make test`: notebooks nbval ran
 
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import stats, traced
+from helpers import backbones, stats, traced
 
 CONTROLS = ("pixel_logreg", "random_features", "scratch")
 TRANSFER = ("feature_extraction", "fine_tuning")
@@ -93,41 +93,46 @@ def augmented_copies(x, y, copies: int = AUG_COPIES, seed: int = 0, flip: bool =
 
 
 @lru_cache(maxsize=4)
-def _pretrained_extractor(layer: str):
-    """The source model cut at ``layer`` (conv maps averaged to one vector), built once per process."""
-    from helpers import features, models
+def _pretrained_extractor(layer: str, backbone=backbones.SOURCE_CNN, image_shape=None):
+    """The backbone's pretrained network cut at ``layer`` (conv maps averaged to one vector),
+    built once per process."""
+    return backbone.extractor(backbone.pretrained(image_shape), layer)
 
-    return features.pooled_extractor(models.load_source_model(), layer)
 
-
-def _random_extractor(layer: str, seed: int, calibrate_on):
+def _random_extractor(layer: str, seed: int, calibrate_on, backbone=backbones.SOURCE_CNN):
     """The same architecture with random weights (seed ``RANDOM_INIT_SEED + seed``), cut at
     ``layer``, its BatchNormalization statistics calibrated on ``calibrate_on`` (the sample)."""
-    from helpers import features, models
+    from helpers import features
 
-    models.set_seed(RANDOM_INIT_SEED + seed)
-    ext = features.pooled_extractor(models.build_source_cnn(), layer)
-    return features.calibrate_batchnorm(ext, calibrate_on)
+    twin = backbone.random_init(RANDOM_INIT_SEED + seed, np.shape(calibrate_on)[1:])
+    return features.calibrate_batchnorm(backbone.extractor(twin, layer), calibrate_on)
 
 
-def extractor(layer: str, pretrained: bool, seed: int = 0, calibrate_on=None):
-    """Pretrained extractor, or its random-init twin for this seed (calibrated on the sample)."""
+def extractor(layer: str, pretrained: bool, seed: int = 0, calibrate_on=None,
+              backbone=backbones.SOURCE_CNN, image_shape=None):
+    """Pretrained extractor, or its random-init twin for this seed (calibrated on the sample).
+
+    ``image_shape`` is the shape of one stored image; the source CNN needs none (28×28×1)."""
     if pretrained:
-        return _pretrained_extractor(layer)
+        shape = None if image_shape is None else tuple(image_shape)
+        return _pretrained_extractor(layer, backbone, shape)
     if calibrate_on is None:
         raise ValueError("a random-init extractor needs the sample's images to calibrate on")
-    return _random_extractor(layer, seed, calibrate_on)
+    return _random_extractor(layer, seed, calibrate_on, backbone)
 
 
-def _split_features(ext, task, split: str, n: int | None, layer: str, pretrained: bool):
+def _split_features(ext, task, split: str, n: int | None, layer: str, pretrained: bool,
+                    backbone=backbones.SOURCE_CNN):
     """Features of a task's validation or test images. The pretrained model's go through the
-    on-disk feature cache (keyed by the weights and the images); a random twin's are computed."""
+    on-disk feature cache (keyed by the backbone, its weights and the images); a random twin's
+    are computed."""
     from helpers import features
 
     images = getattr(task, split)[:n]
     if not pretrained:
         return features.extract_features(ext, images)
-    feats, _ = features.cached_features(ext, images, f"{task.name}-{split}-{layer}")
+    key = f"{task.name}-{split}-{layer}{backbone.cache_tag()}"
+    feats, _ = features.cached_features(ext, images, key)
     return feats
 
 
@@ -177,8 +182,10 @@ def _trainable(model) -> int:
     return int(sum(np.prod(v.shape) for v in model.trainable_weights))
 
 
-def feature_extraction(task, x_aug, y_aug, val_n, steps, batch_size, seed, pretrained=True):
-    """A softmax head trained on fixed features of augmented images; layer chosen on validation.
+def feature_extraction(task, x_aug, y_aug, val_n, steps, batch_size, seed, pretrained=True,
+                       backbone=backbones.SOURCE_CNN):
+    """A softmax head trained on fixed features of augmented images; layer chosen on validation
+    among ``backbone.feature_layers``.
 
     ``pretrained=False`` is the control: the same head on the same architecture with random
     weights, its BatchNormalization calibrated on the (augmented) sample.
@@ -190,8 +197,9 @@ def feature_extraction(task, x_aug, y_aug, val_n, steps, batch_size, seed, pretr
     from helpers.features import dense_head, extract_features
 
     fits = {}
-    for layer in FEATURE_LAYERS:
-        ext = extractor(layer, pretrained, seed, calibrate_on=x_aug)  # building draws random numbers...
+    for layer in backbone.feature_layers:
+        ext = extractor(layer, pretrained, seed, calibrate_on=x_aug,  # building draws random numbers...
+                        backbone=backbone, image_shape=x_aug.shape[1:])
         models.set_seed(seed)               # ...so seed after it, or the head would depend on it
         fresh = dense_head(ext.output.shape[-1], task.num_classes, dropout=0.3)
         train_f = extract_features(ext, x_aug)
@@ -199,7 +207,7 @@ def feature_extraction(task, x_aug, y_aug, val_n, steps, batch_size, seed, pretr
         head = traced.reusable(("head", ext.output.shape[-1], task.num_classes), fresh)
         _train(head, _feature_dataset(scale(train_f), y_aug, batch_size, seed), steps,
                keras.optimizers.Adam, HEAD_LR)
-        val_f = scale(_split_features(ext, task, "x_val", val_n, layer, pretrained))
+        val_f = scale(_split_features(ext, task, "x_val", val_n, layer, pretrained, backbone))
         fits[layer] = (_accuracy(head, val_f, task.y_val[:val_n]),
                        (head, traced.snapshot(head), ext, scale))
     layer = _pick(fits)
@@ -220,8 +228,9 @@ def standardizer(train_features, floor: float = 1e-2):
     return lambda f: ((np.asarray(f) - mean) / sd).astype("float32")
 
 
-def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH_LEARNING_RATES):
-    """The source architecture from random weights, one run per learning rate, best on validation."""
+def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH_LEARNING_RATES,
+                backbone=backbones.SOURCE_CNN):
+    """The backbone's architecture from random weights, one run per learning rate, best on validation."""
     import keras
 
     from helpers import models
@@ -231,8 +240,8 @@ def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH
     for lr in learning_rates:
         models.set_seed(seed)
         # BatchNormalization statistics that settle within a short run (momentum 0.9).
-        fresh = models.build_source_cnn(task.num_classes, bn_momentum=0.9)
-        model = traced.reusable(("scratch", task.num_classes), fresh)
+        fresh = backbone.scratch(task.num_classes, x.shape[1:])
+        model = traced.reusable(("scratch", task.num_classes, *backbone.trace_key(x.shape[1:])), fresh)
         _train(model, _image_dataset(x, y, batch_size, seed, flip), steps, keras.optimizers.Adam, lr)
         fits[lr] = (_accuracy(model, *val), traced.snapshot(model))
     lr = _pick(fits)
@@ -242,13 +251,13 @@ def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH
 
 
 def fine_tuning(task, x, y, val, steps, batch_size, seed, blocks: int = 2,
-                learning_rates=TUNE_LEARNING_RATES):
+                learning_rates=TUNE_LEARNING_RATES, backbone=backbones.SOURCE_CNN):
     """Half the budget: a head on cached features; the other half: top ``blocks`` blocks unfrozen,
     a lower learning rate (chosen on validation), augmented images, BatchNormalization in
     inference mode."""
     fits = {}
     for lr in learning_rates:
-        model = _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, lr)
+        model = _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, lr, backbone)
         fits[lr] = (_accuracy(model, *val), traced.snapshot(model))
     lr = _pick(fits)
     traced.restore(model, fits[lr][1])
@@ -256,19 +265,20 @@ def fine_tuning(task, x, y, val, steps, batch_size, seed, blocks: int = 2,
                    "val_accuracy": float(fits[lr][0]), "learning_rate": lr}
 
 
-def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
+def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate,
+                    backbone=backbones.SOURCE_CNN):
     """One fine-tuning run: the head on cached features, then the top blocks with the head.
 
     Reuses the traced model and head of earlier runs with the same shape (helpers/traced.py)."""
     import keras
 
-    from helpers import finetuning, models, pretrained
+    from helpers import models, pretrained
     from helpers.features import extract_features
 
     models.set_seed(seed)
-    base = models.source_base(models.load_source_model())
+    base = backbone.base(backbone.pretrained(x.shape[1:]))
     fresh = pretrained.with_new_head(base, task.num_classes, dropout=0.3)
-    key = ("fine_tuning", task.num_classes, blocks)
+    key = ("fine_tuning", task.num_classes, blocks, *backbone.trace_key(x.shape[1:]))
     model = traced.reusable(key, fresh)
     base = next(layer for layer in model.layers if isinstance(layer, keras.Model))
     if (key, "head") not in traced.KEPT:  # the head alone, sharing the model's head layers
@@ -279,7 +289,7 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
     base.trainable = False
     _train(head, _feature_dataset(extract_features(base, x), y, batch_size, seed), steps // 2,
            keras.optimizers.Adam, HEAD_LR)
-    finetuning.unfreeze_top_blocks(base, blocks)
+    backbone.unfreeze_top_blocks(base, blocks)
     flip = task.meta.get("flip_preserves_label", True)
     _train(model, _image_dataset(x, y, batch_size, seed, flip), steps - steps // 2,
            lambda lr: keras.optimizers.AdamW(lr, weight_decay=1e-4), learning_rate)
@@ -291,10 +301,14 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate):
 def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = None,
              step_limits=(MIN_STEPS, MAX_STEPS), batch_size: int = 32,
              test_images: int | None = 2000, val_images: int = 500,
-             learning_rates=None) -> dict:
+             learning_rates=None, backbone=backbones.SOURCE_CNN) -> dict:
     """Train one contender on one few-shot sample of ``task``; return its measured results.
 
     ``learning_rates`` overrides the candidates of the scratch model or of fine-tuning.
+    ``backbone`` (``helpers.backbones``) is the network the four networks start from: the
+    pretrained one, its random-init twin, and its architecture trained from scratch. Logistic
+    regression reads the pixels at the size the task stores them. Rows made with another
+    backbone than the source CNN also record its name and where its weights came from.
     """
     from helpers import data
     from helpers.features import extract_features
@@ -303,6 +317,8 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
         raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
     if learning_rates is not None and (not len(learning_rates) or min(learning_rates) <= 0):
         raise ValueError(f"learning_rates must list positive rates to choose from, not {learning_rates!r}")
+    if strategy in NETWORKS:
+        backbone.check_images(task.x_train.shape[1:])
     x, y = data.few_shot(task.x_train, task.y_train, sample_budget(task, per_class), seed=seed)
     val = (task.x_val[:val_images], task.y_val[:val_images])
     x_test, y_test = task.x_test[:test_images], task.y_test[:test_images]
@@ -317,14 +333,15 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
     elif strategy in ("random_features", "feature_extraction"):
         pretrained = strategy == "feature_extraction"
         layer, ext, head, scale, info = feature_extraction(task, x_aug, y_aug, val_images, steps,
-                                                           batch_size, seed, pretrained=pretrained)
-        test_f = scale(_split_features(ext, task, "x_test", test_images, layer, pretrained))
+                                                           batch_size, seed, pretrained=pretrained,
+                                                           backbone=backbone)
+        test_f = scale(_split_features(ext, task, "x_test", test_images, layer, pretrained, backbone))
         pred = head.predict(test_f, batch_size=512, verbose=0).argmax(1)
         train_pred = head.predict(scale(extract_features(ext, x)), batch_size=512, verbose=0).argmax(1)
     else:
         train = scratch_cnn if strategy == "scratch" else fine_tuning
         extra = {"learning_rates": tuple(learning_rates)} if learning_rates else {}
-        model, info = train(task, x, y, val, steps, batch_size, seed, **extra)
+        model, info = train(task, x, y, val, steps, batch_size, seed, backbone=backbone, **extra)
         pred = model.predict(x_test, batch_size=512, verbose=0).argmax(1)
         train_pred = model.predict(x, batch_size=512, verbose=0).argmax(1)
         info["trainable_params"] = _trainable(model)
@@ -338,6 +355,8 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
         "choice": info["choice"], "learning_rate": info.get("learning_rate"),
         "seconds": time.perf_counter() - start,
         "trainable_params": int(info["trainable_params"]),
+        **({} if backbone == backbones.SOURCE_CNN else
+           {"backbone": backbone.name, "weights": backbone.weights_label}),
     }
 
 
@@ -356,12 +375,13 @@ def sample_fingerprint(x, y) -> str:
 
 
 def run_grid(tasks, budgets, seeds, strategies=STRATEGIES, progress: bool = True,
-             learning_rates: dict | None = None, **kwargs) -> list:
+             learning_rates: dict | None = None, backbone=backbones.SOURCE_CNN, **kwargs) -> list:
     """Every (task, budget, strategy, seed) cell, with a progress bar.
 
     The learning rates of the scratch model and of fine-tuning are chosen on validation with the
     first seed of each (task, budget) and then kept for the other seeds (each row records its
     ``learning_rate``). ``learning_rates`` ({strategy: candidates}) narrows the candidates.
+    ``backbone`` goes to every ``run_cell`` (the capstone's own images use one of its own).
     """
     from tqdm.auto import tqdm
 
@@ -372,7 +392,7 @@ def run_grid(tasks, budgets, seeds, strategies=STRATEGIES, progress: bool = True
         bar.set_postfix_str(f"{task.name} {budget}/class {strategy} seed {seed}")
         key = (task.name, str(budget), strategy)
         lrs = chosen.get(key, (learning_rates or {}).get(strategy))
-        row = run_cell(task, strategy, budget, seed, learning_rates=lrs, **kwargs)
+        row = run_cell(task, strategy, budget, seed, learning_rates=lrs, backbone=backbone, **kwargs)
         if row["learning_rate"] is not None:
             chosen.setdefault(key, (row["learning_rate"],))
         rows.append(row)
@@ -564,6 +584,8 @@ def verdicts(rows) -> list[dict]:
     ahead of it; "can't tell" otherwise. Also each transfer strategy against its own twin.
     Each comparison pairs the seeds both contenders ran: the cheap contenders (``CHEAP``) may
     have extra seeds, which tighten the comparisons among them.
+    ``per_class`` keeps the rows' type (an int such as ``2``, or ``"all"``), as in ``aggregate``,
+    so that ``v["per_class"] == 2`` finds the cell.
     """
     summary = aggregate(rows)
     out = []
@@ -573,7 +595,7 @@ def verdicts(rows) -> list[dict]:
         verdict = ("ahead" if all(p["verdict"] == "ahead" for p in each.values()) else
                    "behind" if any(p["verdict"] == "behind" for p in each.values()) else "can't tell")
         best_c = best_on_validation(summary, task, budget, CONTROLS, rows)
-        entry = {"task": task, "per_class": budget, "transfer": best_t, "control": best_c,
+        entry = {"task": task, "per_class": _budget_value(budget), "transfer": best_t, "control": best_c,
                  "verdict": verdict, "transfer_vs_control": each[best_c], "transfer_vs_each": each}
         for strategy, control in CONTROL_OF.items():
             entry[f"{strategy}_vs_{control}"] = compare(rows, task, budget, strategy, control)

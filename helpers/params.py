@@ -39,6 +39,16 @@ def _target(v) -> bool:
     return v in TARGETS
 
 
+# The capstone's backbones (helpers.own_images.choose_backbone takes these names; kept here as
+# plain strings so checking a parameter never imports TensorFlow).
+BACKBONES = ("auto", "source_cnn", "MobileNetV2", "EfficientNetB0")
+
+
+def _image_dir(v) -> bool:
+    """None (the offline example folder) or a non-empty path written as a string."""
+    return v is None or (isinstance(v, str) and bool(v.strip()))
+
+
 # name → (type, check, description of the allowed values). ``type`` is bool, int, str or None
 # (``None`` for QUICK: None, True or False); a ``str`` rule also takes an int (``-p NAME 5``).
 PARAMETERS = {
@@ -66,6 +76,11 @@ PARAMETERS = {
     "KFOLD_IMAGES": (int, lambda v: v >= 50, "an integer >= 50"),
     "PHOTO_EPOCHS": (int, _positive, "an integer >= 1"),
     "TABULAR_EPOCHS": (int, _positive, "an integer >= 1"),
+    "IMAGE_DIR": (None, _image_dir, "None (the example folder) or a folder path as a string, "
+                  "e.g. '/home/me/photos', with one subfolder per class"),
+    "BACKBONE": (str, lambda v: v in BACKBONES,
+                 ", ".join(repr(b) for b in BACKBONES[:-1]) + f" or {BACKBONES[-1]!r}"),
+    "STEPS": (int, lambda v: v >= 10, "an integer >= 10"),
 }
 
 

@@ -15,9 +15,12 @@ sc = {r["seed"]: r["accuracy"] for r in full_rows
 differences = [ft[s] - sc[s] for s in sorted(ft)]
 
 # %% 06-3
+# Digits: classes the source never learned, in a look unlike its clothing: the far target.
 my_cell = ("far", 2)
 transfer = experiment.best_on_validation(shared_summary, "far", 2, experiment.TRANSFER)
 control = experiment.best_on_validation(shared_summary, "far", 2, experiment.CONTROLS)
 evidence = experiment.compare(full_rows, "far", 2, transfer, control)
-my_strategy = control if evidence["verdict"] == "behind" else transfer
+my_verdict = evidence["verdict"]
+# behind: negative transfer, so the control; ahead: the transfer strategy; can't tell: either
+my_strategy = control if my_verdict == "behind" else transfer
 my_interval = evidence["t"]

@@ -71,3 +71,98 @@ def test_modules_stay_small():
     folder = Path(exercises.__file__).parent
     sizes = {p.name: len(p.read_text().splitlines()) for p in folder.glob("*.py")}
     assert len(sizes) == 10 and max(sizes.values()) <= 400, sizes
+
+
+# ---------------------------------------------------------------- "not done yet" gives nothing away
+
+def _tiny(fit=False, compile_=True):
+    import keras
+    import numpy as np
+
+    model = keras.Sequential([keras.Input(shape=(4,)), keras.layers.Dense(3, name="block1_conv1"),
+                              keras.layers.Dense(3, name="block2_conv1"),
+                              keras.layers.Dense(2, activation="softmax", name="head")])
+    if compile_:
+        model.compile("adam", "sparse_categorical_crossentropy")
+    if fit:
+        model.fit(np.zeros((4, 4), "float32"), np.zeros(4, "int64"), epochs=1, verbose=0)
+    return model
+
+
+def _blank_feedback() -> dict:
+    """Every exercise's check on its blank answer, by exercise id (the notebooks' placeholders)."""
+    ex = exercises
+    return {
+        "00-1": lambda: ex.check_few_shot_sample(None, None, 10, 3, None, seed=0, task="far"),
+        "00-2": lambda: ex.check_features(None, None, None, None,
+                                          asked="the first 100 near-target test images"),
+        "01-1": lambda: ex.check_submodel(None, None, "block2_pool", None),
+        "01-2": lambda: ex.check_layer_slice(None, None, 3, None),
+        "02-1": lambda: ex.check_model_as_layer(None, None, 4, None),
+        "02-2": lambda: ex.check_freeze_all_but_top(_tiny(), 3, None),
+        "02-3": lambda: (lambda m: ex.check_frozen_and_recompiled(m, m, None))(_tiny(fit=True)),
+        "03-1": lambda: ex.check_classifier_on_features(None, None, None, None, 4, None),
+        "03-2": lambda: ex.check_layer_features(None, None, "block2_pool", None, None),
+        "03-3": lambda: ex.check_matching_head(None, 128, 4, None),
+        "04-1": lambda: ex.check_unfrozen_top_block(_tiny(), ("block2", "block3"), None),
+        "04-2": lambda: ex.check_lowered_learning_rate(_tiny(compile_=False), 1e-2, recorder=None),
+        "04-3": lambda: (lambda m: ex.check_two_phase(m, m, 1e-2, None, None))(_tiny()),
+        "05-1": lambda: ex.check_early_stopping_dropout(None, None, None, val=None),
+        "05-2": lambda: ex.check_augmentation(None, None, None, model=None),
+        "06-1": lambda: ex.check_control_on_validation(None, [], "far", 5, None),
+        "06-2": lambda: ex.check_paired_gain(None, [], "near", 2, "fine_tuning", "scratch", None),
+        "06-3": lambda: ex.check_decision(None, None, None, [], None, verdict=None),
+        "07-1": lambda: ex.check_preprocessed(None, "MobileNetV2", None, None),
+        "07-2": lambda: ex.check_kfold_scores(None, 3, None),
+        "08-1": lambda: ex.check_labels_needed(None, [], recorder=None),
+        "08-2": lambda: ex.check_recommendation_interval(None, [], recorder=None),
+    }
+
+
+def _giveaways(code: str) -> set:
+    """What of a solution must not appear in a hint: each line (spaces ignored), each dotted call
+    (``data.few_shot(``), each class called (``Dense(``), each call's arguments and each attribute set."""
+    import re
+
+    found = set()
+    for line in code.splitlines():
+        line = line.split("#")[0].strip()
+        if not line or line.startswith(("from ", "import ")):
+            continue
+        squeezed = re.sub(r"\s+", "", line)
+        if len(squeezed) >= 10:
+            found.add(squeezed)
+        found |= {re.sub(r"\s+", "", m) for m in re.findall(r"(?:\w+\.)+\w+\(", line)}
+        found |= {m for m in re.findall(r"\b[A-Z]\w*\(", line)}
+        found |= {re.sub(r"\s+", "", m) for m in re.findall(r"\w+\([^()]+\)", line)}
+        found |= {re.sub(r"\s+", "", m) for m in re.findall(r"\([^()]{6,}\)", line)}
+        found |= {re.sub(r"\s+", "", m) for m in re.findall(r"\.\w+ ?= ?\w+", line)}   # .trainable = False
+    return found
+
+
+def test_not_done_messages_never_show_the_solution():
+    from helpers.solutions import all_solutions
+
+    solutions = all_solutions()
+    blanks = _blank_feedback()
+    assert set(blanks) == set(solutions)
+    for ident, make in blanks.items():
+        fb = make()
+        assert fb.status == "not_done", (ident, fb.message)
+        message = fb.message.replace(" ", "")
+        shown = sorted(g for g in _giveaways(solutions[ident]) if g in message)
+        assert not shown, f"{ident}'s 'not done yet' shows its solution: {shown} in {fb.message!r}"
+
+
+def test_the_giveaway_detector_catches_the_old_messages():
+    old = {"00-1": "write x_small, y_small = data.few_shot(far.x_train, far.y_train, 3, seed=SEED)",
+           "04-2": "Compile it with an optimizer ..., e.g. keras.optimizers.Adam(0.0001).",
+           "07-1": "write ready = keras.applications.mobilenet_v2.preprocess_input(raw).",
+           "01-1": "write a keras.Model from model.input to the output of model.get_layer('block2_pool').",
+           "02-1": "write inputs = keras.Input(shape=(28, 28, 1)), x = base(inputs, training=False), ...",
+           "02-3": "Freeze the base (base.trainable = False), then compile the model again."}
+    from helpers.solutions import all_solutions
+
+    solutions = all_solutions()
+    for ident, message in old.items():
+        assert any(g in message.replace(" ", "") for g in _giveaways(solutions[ident])), ident

@@ -35,7 +35,7 @@ def test_few_shot_blank_right_and_reordered(far):
 @pytest.mark.parametrize("mistake, hint", [
     ("shuffled_labels", "do not go with their images"),
     ("made_up_labels", "do not go with their images"),
-    ("other_seed", "seed=SEED"),
+    ("other_seed", "with SEED as its seed"),
     ("test_split", "far.x_test is kept for scoring"),
     ("first_rows", "unbalanced"),
     ("images_only", "Assign both"),

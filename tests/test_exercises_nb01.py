@@ -20,7 +20,7 @@ def test_submodel(source_model):
     assert exercises.check_submodel(keras.Model(inputs=m.inputs, outputs=m.layers[index].output), m,
                                     "block2_pool", None)
     for wrong, hint in (
-            (keras.Model(m.input, m.get_layer("block1_pool").output), "get_layer('block2_pool')"),
+            (keras.Model(m.input, m.get_layer("block1_pool").output), "end the model at that layer's output"),
             (keras.models.clone_model(keras.Model(m.input, m.get_layer("block2_pool").output)),
              "not copied or rebuilt"),
             (m.get_layer("block2_pool"), "not a single layer")):

@@ -29,7 +29,7 @@ def test_model_as_layer_blank_and_right_answers():
 
 
 @pytest.mark.parametrize("mistake, hint", [
-    ("no_training_flag", "training=False"),
+    ("no_training_flag", "in inference mode, with the call's training argument"),
     ("no_softmax", "not probabilities"),
     ("sequential", "Sequential"),
     ("flattened", "one by one"),

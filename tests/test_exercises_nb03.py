@@ -45,7 +45,7 @@ def test_classifier_on_features(cached):
                            (pixels, 0.5, "not on the images"),
                            (on_test, on_test.score(f_test, y_test), "fit it on f_few"),
                            (right, right.score(f, y), "training features"),
-                           (right, 0.99, "clf.score(f_test, y_test)"),
+                           (right, 0.99, "score clf on f_test, y_test"),
                            (None, 0.9, "Store the fitted classifier"),
                            (right, None, "Store one number")):
         fb = check(clf, acc)
@@ -61,7 +61,7 @@ def test_layer_features(source_model, near):
     maps = pretrained.feature_maps(source_model, "block2_pool", x)
     assert check(np.asarray(maps).mean(axis=(1, 2)))                      # averaged by hand
     block1 = pretrained.feature_maps(source_model, "block1_pool", x)
-    for wrong, hint in ((maps, "GlobalAveragePooling2D"),                  # not pooled
+    for wrong, hint in ((maps, "global average pooling"),                  # not pooled
                         (np.asarray(maps).max(axis=(1, 2)), "average (not max)"),
                         (np.asarray(block1).mean(axis=(1, 2)), "channels")):
         fb = check(wrong)
@@ -117,3 +117,39 @@ def test_matching_head_trained_and_scored_on_test(cached):
         assert fb.status == "wrong" and hint in fb.message, fb.message
     right = exercises.check_matching_head(m, f.shape[1], 4, accuracy=m.evaluate(f_test, y_test, verbose=0)[1], **kw)
     assert right.status == "passed", right.message
+
+
+def test_matching_head_trained_on_the_test_features_is_caught(cached):
+    """With the notebook cell's first line, exercises.watch_fit_data(), the check sees what each
+    head was fitted on: a head trained on f_test (alone or as well) fails, whatever it scores."""
+    f, y, f_test, y_test = cached["f"], cached["y"], cached["f_test"], cached["y_test"]
+    kw = dict(test=(f_test, y_test), train=(f, y), recorder=None)
+    original = keras.Model.fit
+
+    def head():
+        models.set_seed(0)
+        return _head(None, keras.losses.SparseCategoricalCrossentropy(from_logits=True), n_in=f.shape[1])
+
+    exercises.watch_fit_data()
+    try:
+        exercises.watch_fit_data()                       # running the cell again changes nothing
+        cheat = head()
+        cheat.fit(f_test, y_test, epochs=5, batch_size=32, verbose=0)
+        both = head()
+        both.fit(f, y, epochs=5, batch_size=16, verbose=0)
+        both.fit(x=f_test, y=y_test, epochs=2, verbose=0)
+        for m in (cheat, both):
+            fb = exercises.check_matching_head(m, f.shape[1], 4,
+                                               accuracy=m.evaluate(f_test, y_test, verbose=0)[1], **kw)
+            assert fb.status == "wrong" and "trained on the test features" in fb.message, fb.message
+        for fit in (lambda m: m.fit(f, y, epochs=20, batch_size=16, verbose=0),
+                    lambda m: m.fit(x=f, y=y, epochs=20, verbose=0),
+                    lambda m: m.fit(f.astype("float64"), y, 16, 20, verbose=0)):
+            right = head()
+            fit(right)
+            fb = exercises.check_matching_head(right, f.shape[1], 4,
+                                               accuracy=right.evaluate(f_test, y_test, verbose=0)[1], **kw)
+            assert fb.status == "passed", fb.message
+    finally:
+        exercises.watch_fit_data(False)
+    assert keras.Model.fit is original

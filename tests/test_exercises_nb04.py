@@ -203,8 +203,8 @@ def _one_fit(model, base):
     (_bn_open, "wrong", "BatchNormalization"),
     (_same_rate_twice, "wrong", "at least ten times below"),
     (_one_fit, "wrong", "1 fit"),
-    (lambda m, b: _solution(m, b)[::-1], "wrong", "in that order"),
-    (lambda m, b: (_solution(m, b), None)[1], "wrong", "Keep both History objects"),
+    (lambda m, b: _solution(m, b)[::-1], "wrong", "phase 1's first"),
+    (lambda m, b: (_solution(m, b), None)[1], "wrong", "Keep the History object each fit returns"),
 ])
 def test_two_phase(answer, status, hint):
     model, base = _tiny_make_model()

@@ -25,40 +25,59 @@ def _small_model(dropout=0.3):
     return model
 
 
+def _after_softmax():
+    """Dropout after the softmax: it blanks class probabilities, it regularises nothing."""
+    inputs = keras.Input(shape=(8,))
+    x = keras.layers.Dense(16, activation="relu")(inputs)
+    x = keras.layers.Dense(2, activation="softmax")(x)
+    model = keras.Model(inputs, keras.layers.Dropout(0.3)(x))
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"],
+                  run_eagerly=True)
+    return model
+
+
 _RNG = np.random.default_rng(0)
 X, Y = _RNG.normal(size=(32, 8)).astype("float32"), _RNG.integers(0, 2, 32)
+VAL = (_RNG.normal(size=(16, 8)).astype("float32"), _RNG.integers(0, 2, 16))         # the notebook's val
+X_TEST, Y_TEST = _RNG.normal(size=(16, 8)).astype("float32"), _RNG.integers(0, 2, 16)
 
 
-def _trained(model=None, validation=True, **stop):
+def _trained(model=None, validation=True, epochs=3, **stop):
+    """``validation``: True (the notebook's val), False (none), or other ``(x, y)``."""
     model = model or _small_model()
     stopper = keras.callbacks.EarlyStopping(**({"monitor": "val_loss", "patience": 2,
                                                 "restore_best_weights": True} | stop))
+    data = VAL if validation is True else (validation or None)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")   # Keras warns when the watched metric is missing
-        model.fit(X, Y, validation_data=(X[:8], Y[:8]) if validation else None, epochs=2,
-                  batch_size=32, verbose=0, callbacks=[stopper])
+        model.fit(X, Y, validation_data=data, epochs=epochs, batch_size=8, verbose=0,
+                  callbacks=[stopper])
     return model, stopper
 
 
 def test_early_stopping_dropout_blank_and_right_answers():
-    assert exercises.check_early_stopping_dropout(None, None, None).status == "not_done"
-    assert exercises.check_early_stopping_dropout(*_trained(), None)
-    fb = exercises.check_early_stopping_dropout(*_trained(monitor="val_accuracy", patience=3), None)
-    assert fb.status == "passed", fb.message
+    assert exercises.check_early_stopping_dropout(None, None, None, val=VAL).status == "not_done"
+    assert exercises.check_early_stopping_dropout(*_trained(), None)          # val not given
+    for right in (_trained(), _trained(epochs=8, patience=1),                  # may stop early
+                  _trained(monitor="val_accuracy", patience=3)):
+        fb = exercises.check_early_stopping_dropout(*right, None, val=VAL)
+        assert fb.status == "passed", fb.message
 
 
 @pytest.mark.parametrize("answer, hint", [
     (lambda: _trained(_small_model(None)), "no Dropout layer"),
     (lambda: _trained(_small_model(0.0)), "drops nothing"),
-    (lambda: _trained(monitor="loss"), "monitor='val_loss'"),
+    (lambda: _trained(monitor="loss"), "watch a validation metric"),
     (lambda: _trained(restore_best_weights=False), "restore_best_weights=True"),
-    (lambda: _trained(validation=False), "validation_data"),
-    (lambda: (_small_model(), _trained()[1]), "callbacks=[stopper]"),     # built, never used in fit
+    (lambda: _trained(validation=False), "give fit the validation data"),
+    (lambda: (_small_model(), _trained()[1]), "among its callbacks"),     # built, never used in fit
     (lambda: (_trained()[0], None), "Assign both"),
-    (lambda: (_trained()[0], keras.callbacks.ModelCheckpoint("x.keras")), "EarlyStopping("),
+    (lambda: (_trained()[0], keras.callbacks.ModelCheckpoint("x.keras")), "EarlyStopping callback"),
+    (lambda: _trained(_after_softmax()), "after the last Dense layer"),
+    (lambda: _trained(validation=(X_TEST, Y_TEST)), "never the test set"),        # stopped on test
 ])
 def test_early_stopping_dropout_wrong_answers(answer, hint):
-    fb = exercises.check_early_stopping_dropout(*answer(), None)
+    fb = exercises.check_early_stopping_dropout(*answer(), None, val=VAL)
     assert fb.status == "wrong" and hint in fb.message, fb.message
 
 
@@ -105,7 +124,7 @@ def test_augmentation_blank_and_right_answers(near):
     ("after_the_base", "after layers with weights"),
     ("never_trained", "never been trained"),
     ("no_model", "Assign the model"),
-    ("identity", "should change"),
+    ("identity", "never changed"),
 ])
 def test_augmentation_wrong_answers(near, mistake, hint):
     sample = near.x_train[:8]
@@ -118,3 +137,28 @@ def test_augmentation_wrong_answers(near, mistake, hint):
              "no_model": lambda: None}.get(mistake, lambda: _model_with(aug, near=near))()
     fb = exercises.check_augmentation(aug, sample, None, model=model)
     assert fb.status == "wrong" and hint in fb.message, fb.message
+
+
+class _Unlucky:
+    """An augmentation whose first training calls leave a small batch unchanged by chance (as a
+    flip-only augmentation does on eight images once in 256 calls), and changes it afterwards."""
+
+    def __init__(self, unlucky_calls=5):
+        self.calls, self.unlucky_calls = 0, unlucky_calls
+
+    def __call__(self, images, training=False):
+        if not training:
+            return images
+        self.calls += 1
+        return images if self.calls <= self.unlucky_calls else np.asarray(images)[:, :, ::-1]
+
+
+def test_a_right_augmentation_never_fails_by_chance(near):
+    sample = near.x_train[:8]
+    fb = exercises.check_augmentation(_Unlucky(), sample, None)
+    assert fb.status == "passed", fb.message
+    flip = keras.Sequential([keras.layers.RandomFlip("horizontal")])       # unseeded, flip only
+    for _ in range(10):
+        assert exercises.check_augmentation(flip, sample, None)
+    fb = exercises.check_augmentation(_Unlucky(unlucky_calls=10 ** 6), sample, None)
+    assert fb.status == "wrong" and "never changed" in fb.message, fb.message

@@ -37,6 +37,9 @@ BAD = {
     "KFOLD_IMAGES": (49, "KFOLD_IMAGES=49 is out of range; allowed: an integer >= 50"),
     "PHOTO_EPOCHS": (0, "PHOTO_EPOCHS=0 is out of range; allowed: an integer >= 1"),
     "TABULAR_EPOCHS": (-1, "TABULAR_EPOCHS=-1 is out of range; allowed: an integer >= 1"),
+    "IMAGE_DIR": (3, "IMAGE_DIR must be None (the example folder) or a folder path as a string"),
+    "BACKBONE": ("resnet", "BACKBONE='resnet' is out of range; allowed: 'auto', 'source_cnn'"),
+    "STEPS": (5, "STEPS=5 is out of range; allowed: an integer >= 10"),
 }
 
 

@@ -1,7 +1,10 @@
 """The project's own files describe one environment: pins agree, notebooks name the right kernel."""
 
+import ast
+import hashlib
 import json
 import os
+import re
 import subprocess
 import sys
 import tomllib
@@ -12,12 +15,114 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_environment_yml_repeats_pyproject_pins():
-    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+RUNTIME = PROJECT["dependencies"]
+EXTRAS = PROJECT["optional-dependencies"]
+# the teachers' and maintainers' tools: never in the learner's install
+NOT_FOR_LEARNERS = {"nbgrader", "sphinx", "myst-nb", "sphinx-book-theme", "dask", "distributed",
+                    "papermill", "playwright", "ruff", "pytest", "pytest-xdist", "nbval"}
+
+
+def _name(requirement: str) -> str:
+    """The normalised distribution name of a requirement string (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", re.match(r"[A-Za-z0-9_.-]+", requirement).group(0)).lower()
+
+
+def _names(requirements) -> set[str]:
+    return {_name(r) for r in requirements}
+
+
+def test_environment_yml_pins_nothing_and_installs_the_course():
+    """One list of pins (pyproject.toml); conda/Binder installs the course, which brings them."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip_section = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    assert sorted(p for p in pip_section if p != "-e .") == sorted(project)
-    assert "-e ." in pip_section
+    assert pip_section == ["-e ."]
+    assert [d for d in env["dependencies"] if isinstance(d, str)] == ["python=3.11", "pip"]
+
+
+def test_every_pin_is_exact_and_the_extras_are_teach_test_all():
+    for requirement in RUNTIME + EXTRAS["teach"] + EXTRAS["test"]:
+        assert re.search(r"==[0-9]", requirement), f"not pinned: {requirement}"
+    assert set(EXTRAS) == {"teach", "test", "all"}
+    assert EXTRAS["all"] == [f"{PROJECT['name']}[teach,test]"]
+    groups = [_names(RUNTIME), _names(EXTRAS["teach"]), _names(EXTRAS["test"])]
+    assert sum(map(len, groups)) == len(set().union(*groups)), "a package pinned twice"
+
+
+def test_the_learners_install_leaves_the_tools_out():
+    assert not _names(RUNTIME) & NOT_FOR_LEARNERS
+    assert {"tensorflow-cpu", "keras", "jupyterlab", "ipykernel", "ipywidgets"} <= _names(RUNTIME)
+    assert NOT_FOR_LEARNERS <= _names(EXTRAS["teach"]) | _names(EXTRAS["test"])
+
+
+def _imports(source: str) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            found |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.add(node.module.split(".")[0])
+    return found - set(sys.stdlib_module_names) - {"helpers", "__future__"}
+
+
+def _notebook_code(path: Path) -> str:
+    cells = json.loads(path.read_text())["cells"]
+    return "\n".join(line for c in cells if c["cell_type"] == "code"
+                     for line in "".join(c["source"]).splitlines()
+                     if not line.lstrip().startswith(("%", "!")))
+
+
+def test_every_imported_package_is_declared_where_it_is_needed():
+    """What the notebooks, the learner's modules and the worked solutions import is in the
+    runtime; what helpers/tools imports is in the runtime or `teach`; what the tests import, in
+    any group. Module names are mapped to distributions by the installed metadata."""
+    import importlib.metadata as md
+
+    learner = [p for p in (ROOT / "helpers").rglob("*.py") if "tools" not in p.relative_to(ROOT).parts]
+    sources = {
+        "runtime": [p.read_text() for p in learner + sorted((ROOT / "solutions").glob("*.py"))]
+        + [_notebook_code(p) for p in sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))],
+        "teach": [p.read_text() for p in (ROOT / "helpers" / "tools").rglob("*.py")],
+        "test": [p.read_text() for p in [ROOT / "conftest.py", *(ROOT / "tests").rglob("*.py")]],
+    }
+    allowed = {"runtime": _names(RUNTIME)}
+    allowed["teach"] = allowed["runtime"] | _names(EXTRAS["teach"])
+    allowed["test"] = allowed["teach"] | _names(EXTRAS["test"])
+    providers = md.packages_distributions()
+    missing = {}
+    for group, texts in sources.items():
+        for module in sorted(set().union(*map(_imports, texts))):
+            dists = {_name(d) for d in providers.get(module, [])}
+            if not dists & allowed[group]:
+                missing[module] = (group, sorted(dists) or "not installed")
+    assert not missing, f"imported but not declared in its group (module: group, provider): {missing}"
+
+
+def test_make_lab_installs_the_course_and_make_test_everything(tmp_path):
+    """Dry runs against an empty environment folder: the commands make would run."""
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    venv = tmp_path / "venv"
+
+    def dry_run(goal):
+        proc = subprocess.run(["make", "-n", goal, f"VENV={venv}"], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout
+
+    lab, test = dry_run("lab"), dry_run("test")
+    assert 'uv pip install -q --python' in lab and '-e "."' in lab
+    assert "[teach]" not in lab and "[all]" not in lab and "nbgrader-ui.sh disable" in lab
+    assert '-e ".[all]"' in test and "pip install -q -e \".[all]\"" in test   # uv, then pip's fallback
+    assert f"touch {venv}/.installed-{digest}-course" in lab
+    assert f"{venv}/.installed-{digest}-all" in test
+    # a changed pyproject.toml has another hash: the old stamps go, and the install runs again
+    assert f"! -name '.installed-{digest}-*' -delete" in lab
+
+
+def test_install_measurements_use_the_makefiles_uv():
+    from helpers.tools import installs
+
+    assert f"UV_PIN  := {installs.UV_PIN}" in (ROOT / "Makefile").read_text()
 
 
 def test_apt_txt_names_the_dataset_package():
@@ -93,9 +198,18 @@ def test_tools_live_in_their_own_wing():
 
 
 def test_setuptools_packages_include_every_subpackage():
-    packages = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    setuptools = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    packages = set(setuptools["packages"])
     found = {".".join(p.parent.relative_to(ROOT).parts) for p in (ROOT / "helpers").rglob("__init__.py")}
-    assert found == {"helpers", "helpers.tools"} and found <= set(packages)
+    assert {"helpers", "helpers.tools"} <= found and found <= packages, sorted(found - packages)
+    # the course's files: each folder mapped once into helpers/_course/, in the checkout's layout
+    mapped = setuptools["package-dir"]
+    assert set(mapped) == {p for p in packages if p.startswith("helpers._course.")}
+    for package, folder in mapped.items():
+        assert package.removeprefix("helpers._course.").split(".") == folder.split("/")
+        assert (ROOT / folder).is_dir(), folder
+        for pattern in setuptools["package-data"][package]:
+            assert list((ROOT / folder).glob(pattern)), f"{folder}/{pattern} matches nothing"
 
 
 def test_python_m_helpers_help_lists_the_commands():
@@ -106,6 +220,6 @@ def test_python_m_helpers_help_lists_the_commands():
 
     listed = re.search(r"\{([a-z,]+)\}", proc.stdout).group(1).split(",")
     assert listed == ["doctor", "data", "pretrain", "grid", "progress", "run", "report", "sweep", "student",
-                      "teacher", "nbgrader", "html", "book", "bench", "tables"]
+                      "teacher", "nbgrader", "html", "book", "bench", "tables", "assess"]
     for command in listed:   # each with its one-line help
         assert re.search(rf"^\s+{command}\s+\S", proc.stdout, re.M), command

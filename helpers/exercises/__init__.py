@@ -29,6 +29,8 @@ from helpers.exercises.nb06_choosing_a_strategy import *  # noqa: F403
 from helpers.exercises.nb06_choosing_a_strategy import __all__ as _nb06
 from helpers.exercises.nb07_going_further import *  # noqa: F403
 from helpers.exercises.nb07_going_further import __all__ as _nb07
+from helpers.exercises.nb08_your_own_images import *  # noqa: F403
+from helpers.exercises.nb08_your_own_images import __all__ as _nb08
 from helpers.solutions import solution
 
-__all__ = [*_core, *_nb00, *_nb01, *_nb02, *_nb03, *_nb04, *_nb05, *_nb06, *_nb07, "solution"]
+__all__ = [*_core, *_nb00, *_nb01, *_nb02, *_nb03, *_nb04, *_nb05, *_nb06, *_nb07, *_nb08, "solution"]

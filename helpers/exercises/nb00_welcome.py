@@ -38,9 +38,11 @@ def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, re
     the one ``data.few_shot(images, labels, per_class, seed=seed)`` draws (in any order)."""
     train_x, train_y = (train if isinstance(train, (tuple, list)) else (train, None))
     if not_done(x_small) and not_done(y_small):
-        return not_done_yet("few_shot_sample", f"write x_small, y_small = data.few_shot({task}."
-                            f"x_train, {task}.y_train, {per_class}, seed=SEED): a sample of labelled "
-                            "images with the same number for every class.", recorder)
+        return not_done_yet("few_shot_sample", f"store in x_small and y_small a sample of "
+                            f"{per_class} labelled images per class from the {task} task's training "
+                            "split, each label beside its image, drawn with the course's few-shot "
+                            "sampler (data.few_shot) and SEED, so that it can be drawn again "
+                            "(section 4 introduces the targets and their splits).", recorder)
     if not_done(x_small) or not_done(y_small):
         return check("few_shot_sample", [(False, "Assign both x_small (the images) and y_small "
                      "(their labels): data.few_shot returns the two together.")], "", recorder)
@@ -59,7 +61,6 @@ def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, re
         mine = sorted(zip(_row_keys(x_arr), y_arr.astype(int).tolist(), strict=True))
         return mine == sorted(zip(_row_keys(expected_x), np.asarray(expected_y).tolist(), strict=True))
 
-    source = f"data.few_shot({task}.x_train, {task}.y_train, {per_class}, seed=SEED)"
     return check("few_shot_sample", [
         (len(x_arr) == len(y_arr), f"x_small has {len(x_arr)} images but y_small has "
          f"{len(y_arr)} labels; they must match."),
@@ -69,18 +70,18 @@ def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, re
         (lambda: np.issubdtype(y_arr.dtype, np.integer) and y_arr.min() >= 0
          and y_arr.max() < num_classes, f"y_small should hold class numbers 0 to {num_classes - 1}."),
         (lambda: train_x is None or _all_rows_in(x_arr, train_x),
-         f"These images are not all from {task}.x_train: draw the sample from the training split, "
-         f"data.few_shot({task}.x_train, {task}.y_train, ...); {task}.x_test is kept for scoring "
-         "models, and an image you train on would no longer test anything."),
+         f"These images are not all from {task}.x_train: draw the sample from the training split "
+         f"(its images and labels); {task}.x_test is kept for scoring models, and an image you "
+         "train on would no longer test anything."),
         (lambda: train_y is None or mismatched() == 0,
          lambda: f"{mismatched()} of the {len(y_arr)} labels do not go with their images: each "
          f"label must be the one its image has in {task}.y_train. Keep images and labels together "
          "(few_shot returns them paired; shuffle both with the same order, never one alone)."),
         (lambda: (counts() == per_class).all(), lambda: "Classes are unbalanced: counts per class "
-         f"{counts().tolist()}. few_shot(x, y, per_class, seed) samples every class equally."),
+         f"{counts().tolist()}. data.few_shot samples every class equally."),
         (lambda: seed is None or train_y is None or same_sample(),
-         f"A balanced sample of true pairs, but not the one {source} draws: pass seed=SEED, so "
-         "that anyone who runs the notebook again gets the same images."),
+         "A balanced sample of true pairs, but not the one data.few_shot draws with SEED as its "
+         "seed: use SEED, so that anyone who runs the notebook again gets the same images."),
     ], f"{len(y_arr)} images, {per_class} per class"
        f"{'' if train_x is None else ', all from the training split'}"
        f"{'' if seed is None or train_y is None else ', the sample seed SEED draws'}.",
@@ -90,7 +91,9 @@ def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, re
 def check_features(feats, base, images, recorder=CURRENT, *, asked: str = "these images"):
     """00/03: ``feats`` are the base's outputs for ``images`` (``asked`` names them in hints)."""
     if not_done(feats):
-        return not_done_yet("features", f"write feats = base.predict(...) on {asked}.", recorder)
+        return not_done_yet("features", f"store in feats the pretrained base's outputs for {asked}: "
+                            "one feature vector per image (section 2 runs the base on images).",
+                            recorder)
     expected = np.asarray(base.predict(np.asarray(images), verbose=0))
     feats = np.asarray(feats)
     return check("features", [
@@ -99,6 +102,6 @@ def check_features(feats, base, images, recorder=CURRENT, *, asked: str = "these
          "model)?"),
         (lambda: np.allclose(feats, expected, atol=1e-4),
          f"Right shape, other numbers: these are not the base's outputs for {asked}. Pass exactly "
-         "those images, unchanged (already scaled to [0, 1]), to base.predict."),
+         "those images, unchanged (already scaled to [0, 1]), to the base."),
     ], f"feature matrix of shape {feats.shape}: one {feats.shape[-1]}-number vector per image.",
         recorder)

@@ -4,6 +4,8 @@ another layer, and a head whose outputs and loss agree."""
 from __future__ import annotations
 
 import functools
+import hashlib
+import weakref
 
 import keras
 import numpy as np
@@ -14,25 +16,75 @@ from sklearn.utils.validation import check_is_fitted
 from helpers.exercises.core import CURRENT, check, gives_probabilities, not_done, not_done_yet
 from helpers.features import extract_features, pooled_extractor
 
-__all__ = ["check_classifier_on_features", "check_layer_features", "check_matching_head"]
+__all__ = ["check_classifier_on_features", "check_layer_features", "check_matching_head",
+           "watch_fit_data"]
+
+_FITS: list = []        # (weak reference to a model, fingerprint of the inputs it was fitted on)
+_ORIGINAL_FIT: list = []  # (defined on keras.Model itself?, its fit) before watch_fit_data()
+_FINGERPRINT_MAX = 8_000_000   # numbers; a larger input is noted by its shape only
+
+
+def _fingerprint(x):
+    """(shape, digest) of an array of inputs; None for a dataset or generator."""
+    try:
+        arr = np.ascontiguousarray(np.asarray(x, dtype="float32"))
+    except Exception:  # noqa: BLE001 - a tf.data.Dataset, a generator...: not compared
+        return None
+    if arr.ndim == 0:
+        return None
+    digest = hashlib.sha1(arr.tobytes()).hexdigest() if arr.size <= _FINGERPRINT_MAX else None
+    return arr.shape, digest
+
+
+def watch_fit_data(on: bool = True):
+    """From now on (``on=False``: no longer), note what every Keras model is fitted on, a
+    fingerprint of its inputs, so that ``check_matching_head`` can tell a head trained on the
+    training features from one trained on the test features. ``fit`` itself is unchanged."""
+    if not on:
+        if _ORIGINAL_FIT:
+            own, original = _ORIGINAL_FIT.pop()
+            if own:
+                keras.Model.fit = original
+            else:
+                del keras.Model.fit          # back to the inherited fit
+        _FITS.clear()
+        return
+    if _ORIGINAL_FIT:
+        return
+    original = keras.Model.fit
+    own = "fit" in vars(keras.Model)
+
+    @functools.wraps(original)
+    def fit(self, x=None, *args, **kwargs):
+        _FITS.append((weakref.ref(self), _fingerprint(x)))
+        return original(self, x, *args, **kwargs)
+
+    _ORIGINAL_FIT.append((own, original))
+    keras.Model.fit = fit
+
+
+def _fitted_inputs(model) -> list:
+    """The fingerprints of the inputs ``model`` was fitted on since ``watch_fit_data()``."""
+    return [fp for ref, fp in _FITS if ref() is model and fp is not None]
 
 
 def check_layer_features(feats, model, layer_name: str, images, recorder=CURRENT):
     """03: one pooled feature vector per image, taken at ``layer_name``."""
     if not_done(feats):
-        return not_done_yet("layer_features", f"write the features: the output of "
-                            f"model.get_layer('{layer_name}'), averaged over height and width "
-                            "(GlobalAveragePooling2D), one vector per image.", recorder)
+        return not_done_yet("layer_features", f"store one feature vector per image: the output "
+                            f"of the source model's layer '{layer_name}', averaged over height and "
+                            "width (section (c) reads features at other layers).", recorder)
     expected = extract_features(pooled_extractor(model, layer_name), images)
     feats = np.asarray(feats)
     channels = model.get_layer(layer_name).output.shape[-1]
     return check("layer_features", [
         (feats.ndim == 2, f"Expected one vector per image (2-D array); got shape {feats.shape}. "
-         "Average the feature maps over height and width (GlobalAveragePooling2D)."),
+         "Average the feature maps over height and width (global average pooling, section (c))."),
         (feats.shape == expected.shape, f"Expected shape {expected.shape} ({channels} channels at "
-         f"{layer_name}); got {feats.shape}. Take model.get_layer('{layer_name}').output."),
+         f"{layer_name}); got {feats.shape}. Take the output of the layer '{layer_name}'."),
         (lambda: np.allclose(feats, expected, atol=1e-4), f"Right shape, different values: take "
-         f"model.get_layer('{layer_name}').output, then average (not max) over the two spatial axes."),
+         f"the output of '{layer_name}' for these images, then average (not max) over the two "
+         "spatial axes."),
     ], f"{feats.shape[0]} vectors of {feats.shape[-1]} numbers from {layer_name}.", recorder)
 
 
@@ -68,9 +120,10 @@ def check_classifier_on_features(clf, accuracy, train, test, num_classes: int, r
     """03: a scikit-learn classifier fitted on the cached training features ``train = (f, y)``,
     and its accuracy on ``test = (f, y)``, above chance."""
     if not_done(clf) and not_done(accuracy):
-        return not_done_yet("classifier_on_features", "write clf = LogisticRegression(max_iter=2000), "
-                            "fit it on the training features and labels, and store its accuracy "
-                            "on the test features in clf_accuracy.", recorder)
+        return not_done_yet("classifier_on_features", "store in clf a scikit-learn logistic "
+                            "regression fitted on the cached training features and their labels, "
+                            "and in clf_accuracy its accuracy on the test features (section (b) "
+                            "trains a classifier on cached features).", recorder)
     (f_train, y_train), (f_test, y_test) = train, test
     n_in = getattr(clf, "n_features_in_", None)
     score = functools.cache(lambda: float(clf.score(f_test, y_test)))
@@ -78,8 +131,9 @@ def check_classifier_on_features(clf, accuracy, train, test, num_classes: int, r
     return check("classifier_on_features", [
         (not not_done(clf), "Store the fitted classifier in clf too, not only its accuracy."),
         (hasattr(clf, "fit") and hasattr(clf, "predict"), "clf should be a scikit-learn classifier, "
-         "e.g. LogisticRegression(max_iter=2000)."),
-        (lambda: _is_fitted(clf), "clf is not fitted yet: call clf.fit(features, labels)."),
+         "such as a logistic regression."),
+        (lambda: _is_fitted(clf), "clf is not fitted yet: fit it on the training features and "
+         "their labels."),
         (lambda: n_in == f_train.shape[1], f"clf was fitted on {n_in} numbers per image, but the cached "
          f"features have {f_train.shape[1]}: fit it on the features (f_few), not on the images."),
         (lambda: _fitted_on(clf, f_train, y_train, f_test), "clf does not behave like a classifier fitted "
@@ -91,7 +145,7 @@ def check_classifier_on_features(clf, accuracy, train, test, num_classes: int, r
          "That is the accuracy on the training features, which the classifier has seen; score it on "
          "f_test, y_test."),
         (lambda: abs(float(accuracy) - score()) < 1e-6, "The stored accuracy is not clf's accuracy on "
-         "the test features: clf.score(f_test, y_test)."),
+         "the test features: score clf on f_test, y_test."),
         (lambda: score() > chance + 0.05, lambda: f"Test accuracy {score():.3f} is at chance level "
          f"({chance:.2f}) for {num_classes} classes: are the labels the ones that go with f_few?"),
     ], lambda: f"fitted on {len(y_train)} cached feature vectors, test accuracy {score():.3f} "
@@ -124,10 +178,10 @@ def check_matching_head(model, num_features: int, num_classes: int, recorder=CUR
     must also be trained and ``accuracy`` be its accuracy there (``train = (f, y)`` lets the hint
     spot a training-set score)."""
     if not_done(model):
-        return not_done_yet("matching_head", "write my_head: a Keras model from the features to "
+        return not_done_yet("matching_head", "store in my_head a Keras model from the features to "
                             "one output per class, compiled with a loss that agrees with its "
-                            "outputs, then trained, and its test accuracy in my_head_accuracy.",
-                            recorder)
+                            "outputs (the trap section), then trained on the training features, "
+                            "and its test accuracy in my_head_accuracy.", recorder)
     from_logits = _loss_from_logits(getattr(model, "loss", None))
     probe = (np.asarray(test[0][:64]) if test is not None else
              np.random.default_rng(0).normal(size=(16, num_features)))
@@ -156,7 +210,11 @@ def check_matching_head(model, num_features: int, num_classes: int, recorder=CUR
         chance = 1 / num_classes
         conditions += [
             (lambda: int(model.optimizer.iterations.numpy()) > 0,
-             "The head is compiled but never trained: call my_head.fit(f_few, y_few, epochs=..., verbose=0)."),
+             "The head is compiled but never trained: train it on the training features f_few, y_few."),
+            (lambda: not any(fp == _fingerprint(test[0]) for fp in _fitted_inputs(model)),
+             "The head was trained on the test features: train it on f_few, y_few only; the test "
+             "features are kept for scoring, and a head that has seen them no longer tests "
+             "anything."),
             (lambda: not not_done(accuracy) and np.ndim(accuracy) == 0,
              "Store the head's test accuracy (one number) in my_head_accuracy."),
             (lambda: train is None or abs(float(accuracy) - accuracy_on("test")) < 2e-3
@@ -164,10 +222,11 @@ def check_matching_head(model, num_features: int, num_classes: int, recorder=CUR
              "That is the accuracy on the training features; score the head on f_test, y_test."),
             (lambda: abs(float(accuracy) - accuracy_on("test")) < 2e-3,
              lambda: f"The stored accuracy is not the head's accuracy on the test features "
-             f"({accuracy_on('test'):.3f}): use my_head.evaluate(f_test, y_test, verbose=0)[1]."),
+             f"({accuracy_on('test'):.3f}): evaluate the head on f_test, y_test and keep the "
+             "accuracy."),
             (lambda: accuracy_on("test") > chance + 0.05,
              lambda: f"Test accuracy {accuracy_on('test'):.3f} is about chance ({chance:.2f}): train "
-             "for more epochs or with a larger learning rate (Adam(1e-2))."),
+             "for more epochs or with a larger learning rate."),
         ]
 
     def success():

@@ -30,9 +30,9 @@ def check_unfrozen_top_block(base, block, recorder=CURRENT):
     named = " and ".join(blocks)
     if base.trainable and all(layer.trainable for layer in base.layers):
         return not_done_yet("unfrozen_top_block", f"every layer of the base is still trainable. "
-                            f"Keep base.trainable = True and set layer.trainable on each layer: True "
-                            f"only for the convolutions of {named}, False for every other layer "
-                            "and for BatchNormalization.", recorder)
+                            f"Choose layer by layer: only the convolutions of {named} train; every "
+                            "other layer, BatchNormalization included, is frozen (section 2, "
+                            "phase 2).", recorder)
 
     def in_blocks(layer):
         return _block(layer.name) in blocks
@@ -45,7 +45,7 @@ def check_unfrozen_top_block(base, block, recorder=CURRENT):
          "first, then choose layers."),
         (not bn_open, f"Keep BatchNormalization frozen while fine-tuning: {bn_open} are trainable."),
         (not wrong, f"These layers have the wrong trainable flag: {wrong}. Only the convolutions of "
-         f"{named} should train."),
+         f"{named} should train (section 2, phase 2)."),
     ], f"only the convolutions of {named} will train; BatchNormalization stays frozen.", recorder)
 
 
@@ -53,16 +53,16 @@ def check_lowered_learning_rate(model, head_lr: float, factor_min: float = 10, r
     """04: recompiled, after the unfreeze, with a learning rate at least ``factor_min`` times
     lower than the head's."""
     if getattr(model, "optimizer", None) is None:
-        return not_done_yet("lowered_learning_rate", f"the model is not compiled yet. Compile it "
-                            f"with an optimizer whose learning rate is at least {factor_min:g} "
-                            f"times lower than {head_lr:g}, e.g. keras.optimizers.Adam"
-                            f"({head_lr / 100:g}).", recorder)
+        return not_done_yet("lowered_learning_rate", f"the model is not compiled yet. Recompile it "
+                            f"for fine-tuning, with a learning rate at least {factor_min:g} times "
+                            f"lower than the head's (HEAD_LR = {head_lr:g}); section 2, phase 2, "
+                            "says why and how.", recorder)
     lr = current_learning_rate(model)
     return check("lowered_learning_rate", [
         (compiled_with_current_flags(model), "Layers were frozen or unfrozen after this compile, so "
          "the compiled model does not know about them: compile after the unfreeze, never before."),
         (lr <= head_lr / factor_min * (1 + 1e-6), f"The learning rate is {lr:g}; for fine-tuning use "
-         f"at least {factor_min:g}x less than the head's {head_lr:g}, e.g. {head_lr / factor_min:g}."),
+         f"at least {factor_min:g}x less than the head's {head_lr:g} (section 2, phase 2)."),
         (lr >= head_lr / 1000 * (1 - 1e-6), f"{lr:g} is so low the unfrozen layers will barely move; "
          f"try {head_lr / 10:g} to {head_lr / 100:g}."),
     ], f"learning rate {lr:g}, compiled after the unfreeze: gentle enough for pretrained weights.",
@@ -104,10 +104,11 @@ def check_two_phase(model, base, head_lr: float, histories, recorder=CURRENT, *,
     recompile at least ten times lower. ``histories``: the two fits' History objects."""
     log = getattr(model, "_tlw_fits", None)
     if not_done(histories) and not log:
-        return not_done_yet("two_phase_loop", f"write phase 1 (freeze the base, compile with "
-                            f"HEAD_LR, h1 = fit one epoch), then phase 2 (unfreeze only {block}'s "
-                            "convolutions, recompile with a rate ten times lower or more, h2 = fit "
-                            "one epoch), and ex3_histories = [h1, h2].", recorder)
+        return not_done_yet("two_phase_loop", "write the two phases on ex3_model, one epoch each "
+                            "(section 2 goes through them): the new head on a frozen base at "
+                            f"HEAD_LR, then only {block}'s convolutions unfrozen, at a rate ten times "
+                            "lower or more; keep each fit's History, phase 1's first, in "
+                            "ex3_histories.", recorder)
     log = log or []
     base_paths = {v.path for v in base.weights}
     bn_paths = {v.path for layer in base.layers if isinstance(layer, keras.layers.BatchNormalization)
@@ -126,21 +127,22 @@ def check_two_phase(model, base, head_lr: float, histories, recorder=CURRENT, *,
     p2_other = lambda: {p for p in in_base(last) - bn_paths if _block(p) != block}  # noqa: E731
     return check("two_phase_loop", [
         (getattr(model, "_tlw_fits", None) is not None, "The check cannot see your fits: run the "
-         "cell again from its first line (exercises.watch_fits(ex3_model) lets the check see them)."),
+         "cell again from its first line (the line that calls exercises.watch_fits lets the check "
+         "see them)."),
         (len(log) >= 2, f"{len(log)} fit of ex3_model in this cell: the loop has two phases, two "
          "fits (head first, then the unfrozen block)."),
-        (not not_done(histories), "Keep both History objects: h1 = ex3_model.fit(...), "
-         "h2 = ex3_model.fit(...), then ex3_histories = [h1, h2]."),
+        (not not_done(histories), "Keep the History object each fit returns, phase 1's then "
+         "phase 2's, in ex3_histories."),
         (len(hist) == 2, f"ex3_histories should hold the 2 History objects, one per phase; it holds "
          f"{len(hist)}."),
         (lambda: hist[0] is not hist[1], "The same History twice: keep what each fit returns, "
-         "h1 from phase 1 and h2 from phase 2."),
+         "one from phase 1 and one from phase 2."),
         (lambda: hist[0] is first["history"] and hist[1] is last["history"],
          "These History objects are not what the first and the last fit of ex3_model returned: "
-         "keep h1 = ex3_model.fit(...) from phase 1 and h2 from phase 2, in that order."),
+         "keep what each phase's fit returns, phase 1's first."),
         (lambda: not p1_base(), lambda: f"In phase 1 the base was trainable "
-         f"({', '.join(names(p1_base()))}...): freeze it first (ex3_base.trainable = False), then "
-         "compile and fit, so that only the new head trains."),
+         f"({', '.join(names(p1_base()))}...): freeze it first, then compile and fit, so that "
+         "only the new head trains."),
         (lambda: first["fresh_compile"], "Phase 1 ran on a compile from before the freeze: "
          "compile after changing trainable flags, then fit."),
         (lambda: abs(first["learning_rate"] - head_lr) <= 1e-6 * head_lr,
@@ -151,8 +153,8 @@ def check_two_phase(model, base, head_lr: float, histories, recorder=CURRENT, *,
         (lambda: last["fresh_compile"] and last["optimizer"] is not first["optimizer"],
          "Phase 2 ran without a compile after the unfreeze: recompile (with the lower rate) after "
          "changing the flags, then fit."),
-        (lambda: p2_convs(), f"{block}'s convolutions were frozen in phase 2: set "
-         f"ex3_base.trainable = True, then layer.trainable = True only for {block}'s convolutions."),
+        (lambda: p2_convs(), f"{block}'s convolutions were frozen in phase 2: unfreeze the base, "
+         f"then choose layer by layer, only {block}'s convolutions trainable (section 2)."),
         (lambda: not p2_other(), lambda: f"Other layers trained in phase 2 too "
          f"({', '.join(names(p2_other()))}...): unfreeze only {block}'s convolutions."),
         (lambda: not (in_base(last) & bn_paths), "A BatchNormalization layer was trainable in "

@@ -15,37 +15,68 @@ _UNSET = object()   # "argument not given", where None is a learner's placeholde
 _NOT_AUGMENTATION = (keras.layers.Dropout, keras.layers.SpatialDropout1D, keras.layers.SpatialDropout2D,
                      keras.layers.SpatialDropout3D, keras.layers.GaussianDropout,
                      keras.layers.AlphaDropout)
+_TRIES = 20   # training calls of an augmentation before "it never changes the images"
 
 
-def check_early_stopping_dropout(model, stopper, recorder=CURRENT):
-    """05: a model with dropout in its new head, trained with an ``EarlyStopping`` callback that
-    watches a validation metric and restores the best epoch's weights."""
+def _metric_on(model, data, monitor: str):
+    """The model's value of the metric ``monitor`` (``"val_loss"``...) on ``data = (x, y)``, or
+    None if the model does not compute that metric."""
+    found = model.evaluate(np.asarray(data[0]), np.asarray(data[1]), verbose=0, return_dict=True)
+    value = found.get(monitor[len("val_"):])
+    return None if value is None else float(value)
+
+
+def check_early_stopping_dropout(model, stopper, recorder=CURRENT, *, val=None):
+    """05: a model with dropout in its new head (before its last Dense layer), trained with an
+    ``EarlyStopping`` callback that watches a validation metric and restores the best epoch's
+    weights. With ``val = (x, y)``: the metric it watched must be the one on ``val`` (after
+    restoring the best epoch, the model's value there is the stopper's best), so early stopping
+    on the test set, or on any other data, fails."""
     if not_done(model) and not_done(stopper):
-        return not_done_yet("early_stopping_dropout", "build ex1_model with a Dropout layer in its "
-                            "new head, create ex1_stopper = keras.callbacks.EarlyStopping(monitor="
-                            "'val_loss', ..., restore_best_weights=True), and fit the model with "
-                            "callbacks=[ex1_stopper] and validation_data=val.", recorder)
-    dropout = [layer for layer in getattr(model, "layers", [])
-               if isinstance(layer, keras.layers.Dropout)]
+        return not_done_yet("early_stopping_dropout", "build ex1_model with dropout in its new head, "
+                            "before its last layer, and train it with an early-stopping callback, "
+                            "kept in ex1_stopper, that watches the loss on the validation data val "
+                            "and restores the best epoch's weights (section 3 uses early stopping; "
+                            "notebook 04, section 2, sets it up).", recorder)
+    layers = list(getattr(model, "layers", []))
+    dropout = [layer for layer in layers if isinstance(layer, keras.layers.Dropout)]
+    dense = [i for i, layer in enumerate(layers) if isinstance(layer, keras.layers.Dense)]
     monitor = str(getattr(stopper, "monitor", ""))
+    on_val: dict = {}
+
+    def value_on_val():
+        if "v" not in on_val:
+            on_val["v"] = _metric_on(model, val, monitor)
+        return on_val["v"]
     return check("early_stopping_dropout", [
         (not not_done(model) and not not_done(stopper), "Assign both: the trained model to "
          "ex1_model and the EarlyStopping callback to ex1_stopper."),
         (isinstance(model, keras.Model), "The model should be a keras.Model."),
         (dropout, "The new head has no Dropout layer: add one between the base and the last Dense "
-         "layer, e.g. x = keras.layers.Dropout(0.3)(x)."),
+         "layer."),
         (lambda: any(layer.rate > 0 for layer in dropout), "Dropout(0) drops nothing: give it a rate "
          "such as 0.2 to 0.5."),
-        (isinstance(stopper, keras.callbacks.EarlyStopping), "The callback should be "
-         "keras.callbacks.EarlyStopping(monitor=..., patience=..., restore_best_weights=True)."),
+        (lambda: not dense or any(layers.index(layer) < dense[-1] for layer in dropout
+                                  if layer.rate > 0),
+         "The Dropout layer comes after the last Dense layer, where it only blanks some of the "
+         "class probabilities the softmax has already made: put it before the last Dense layer, "
+         "so that it drops features the head learns from."),
+        (isinstance(stopper, keras.callbacks.EarlyStopping), "The callback should be Keras's "
+         "EarlyStopping callback (notebook 04, section 2)."),
         (monitor.startswith("val_"), f"It watches '{monitor}', a training metric, which keeps "
-         "improving while the model memorises: watch a validation metric, monitor='val_loss'."),
+         "improving while the model memorises: watch a validation metric, the validation loss."),
         (lambda: stopper.restore_best_weights, "Without restore_best_weights=True the model keeps the "
          "last epoch's weights, which may be worse than the best epoch's."),
         (lambda: stopper.model is model, "The callback was never used to train this model: pass it to "
-         "fit, callbacks=[stopper]."),
+         "fit among its callbacks."),
         (lambda: stopper.best is not None and bool(np.isfinite(stopper.best)),
-         f"fit had no '{monitor}' to watch: pass validation_data=val to fit."),
+         f"fit had no '{monitor}' to watch: give fit the validation data val."),
+        (lambda: val is None or value_on_val() is None
+         or bool(np.isclose(value_on_val(), float(stopper.best), rtol=2e-3, atol=2e-3)),
+         lambda: f"The stopper's best '{monitor}' ({float(stopper.best):.4f}) is not the model's "
+         f"value on val ({value_on_val():.4f}): it watched other data. Early stopping chooses an "
+         "epoch, so it must watch the validation data val, never the test set (which would then "
+         "no longer test anything)."),
     ], lambda: f"dropout rate {max(layer.rate for layer in dropout):g}; early stopping watched "
                f"{monitor} (best {float(stopper.best):.3f}) and kept the best epoch's weights.",
         recorder)
@@ -71,10 +102,10 @@ def check_augmentation(augment, images, recorder=CURRENT, *, model=_UNSET):
     With ``model``: the augmentation must also be used in training, as the model's first step
     (a layer before every layer with weights), and the model must have been trained."""
     if not_done(augment) and (model is _UNSET or not_done(model)):
-        return not_done_yet("augmentation_pipeline", "build my_augment = keras.Sequential([...]) "
-                            "from Keras's random image layers (RandomFlip, RandomTranslation, "
-                            "RandomRotation...)" + ("" if model is _UNSET else ", then ex2_model "
-                            "with x = my_augment(inputs) as its first step, compiled and trained")
+        return not_done_yet("augmentation_pipeline", "build my_augment from Keras's random image "
+                            "layers, ones that keep these labels (notebook 04, section 1, augments "
+                            "batches)" + ("" if model is _UNSET else ", then ex2_model with "
+                            "my_augment as its first step, before the base, compiled and trained")
                             + ".", recorder)
     ok = not not_done(augment) and callable(augment)
     seen: dict = {}
@@ -84,14 +115,23 @@ def check_augmentation(augment, images, recorder=CURRENT, *, model=_UNSET):
             seen["train"] = np.asarray(augment(images, training=True))
             seen["infer"] = np.asarray(augment(images, training=False))
         return seen["train"], seen["infer"]
+
+    def changes():
+        """True if a training call changes the images, in one of ``_TRIES`` calls: a random
+        layer may leave a small batch as it is by chance (a flip-only answer, 1 in 2**8 on
+        eight images), never ``_TRIES`` times in a row."""
+        if not np.allclose(outputs()[0], images):
+            return True
+        return any(not np.allclose(np.asarray(augment(images, training=True)), images)
+                   for _ in range(_TRIES - 1))
     conditions = [
-        (ok, "Build `my_augment = keras.Sequential([...])` from keras.layers.Random* layers."),
+        (ok, "Build my_augment, a keras.Sequential of Keras's random image layers."),
         (lambda: not _only_dropout(augment), "Dropout is not augmentation: it zeroes random pixels "
          "(or features) to regularise, it does not make a new plausible image. Use image layers "
          "such as RandomFlip, RandomTranslation or RandomRotation."),
         (lambda: outputs()[0].shape == images.shape, "The output must have the input's shape."),
-        (lambda: not np.allclose(outputs()[0], images),
-         "With training=True the images should change; add a random layer such as "
+        (changes,
+         f"With training=True the images never changed in {_TRIES} calls; add a random layer such as "
          "RandomTranslation or RandomRotation."),
         (lambda: np.allclose(outputs()[1], images),
          "With training=False the images must pass unchanged (augmentation is for training only)."),
@@ -108,10 +148,10 @@ def check_augmentation(augment, images, recorder=CURRENT, *, model=_UNSET):
             (not not_done(model) and isinstance(model, keras.Model),
              "Assign the model you trained with the augmentation (a keras.Model) to ex2_model."),
             (lambda: position()[0] is not None, "my_augment is built but not used in training: it is "
-             "not part of the model. Make it the model's first step, x = my_augment(inputs), then "
+             "not part of the model. Make it the model's first step, applied to the inputs, then "
              "the base and the head."),
             (lambda: position()[0] < position()[1], "my_augment comes after layers with weights: it "
-             "must change the images before the base sees them, x = my_augment(inputs)."),
+             "must change the images before the base sees them, as the model's first step."),
             (lambda: getattr(model, "optimizer", None) is not None
              and int(model.optimizer.iterations.numpy()) > 0,
              "The model has never been trained: compile it and fit it, so the augmentation is used."),

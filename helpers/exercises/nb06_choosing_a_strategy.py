@@ -9,7 +9,7 @@ from scipy import stats as scipy_stats
 from helpers import experiment
 from helpers.exercises.core import CURRENT, check, not_done, not_done_yet
 
-__all__ = ["check_control_on_validation", "check_decision", "check_paired_gain"]
+__all__ = ["DECISION_SCENARIO", "check_control_on_validation", "check_decision", "check_paired_gain"]
 
 
 def _in_cell(s: dict, task: str, budget) -> bool:
@@ -25,8 +25,9 @@ def check_control_on_validation(answer, summary, task: str, budget, recorder=CUR
     """06: the control (no pretrained weights) that *validation* ranks best in one cell.
     ``summary`` is ``aggregate`` over the seeds every contender ran (``on_shared_seeds``)."""
     if not_done(answer):
-        return not_done_yet("control_on_validation", "write best_control = the name (a string) of "
-                            "the control with the highest 'val_accuracy_mean' in that cell.", recorder)
+        return not_done_yet("control_on_validation", "store in best_control the name (a string) "
+                            "of the control that validation ranks best in that cell (section 1: "
+                            "every choice is made on validation).", recorder)
     controls = experiment.CONTROLS
     expected = experiment.best_on_validation(summary, task, budget, controls)
     on_test = _best_on_test(summary, task, budget, controls)
@@ -39,8 +40,8 @@ def check_control_on_validation(answer, summary, task: str, budget, recorder=CUR
          f"{answer!r} has the best *test* accuracy. Choosing by test makes the chosen control look "
          "better than it is; rank by 'val_accuracy_mean' instead."),
         (answer == expected, f"{answer!r} is not the control with the highest 'val_accuracy_mean' "
-         f"for task {task!r} with {budget} labels per class; filter the summary on task, "
-         "per_class and strategy in experiment.CONTROLS, then take the max."),
+         f"for task {task!r} with {budget} labels per class: rank the controls of that cell "
+         "(experiment.CONTROLS) by validation accuracy."),
     ], f"{expected}: the control validation ranks best there.", recorder)
 
 
@@ -48,8 +49,9 @@ def check_paired_gain(answer, rows, task: str, budget, strategy: str, control: s
                       recorder=CURRENT):
     """06: the per-seed differences (strategy minus control) and their mean, paired by seed."""
     if not_done(answer):
-        return not_done_yet("paired_gain", f"write differences = the list, seed by seed, of "
-                            f"{strategy}'s test accuracy minus {control}'s.", recorder)
+        return not_done_yet("paired_gain", f"store in differences the list, seed by seed in order "
+                            f"of seed, of {strategy}'s test accuracy minus {control}'s (section 4 "
+                            "pairs contenders by seed).", recorder)
     a = experiment.scores(rows, task, budget, strategy)
     b = experiment.scores(rows, task, budget, control)
     seeds = sorted(set(a) & set(b))
@@ -101,31 +103,54 @@ def _welch(a, b, level: float = 0.95) -> tuple[float, float]:
     return float(d - half), float(d + half)
 
 
-def check_decision(answer_cell, strategy, interval, rows, task: str, budget, recorder=CURRENT, *,
-                   scenario: str | None = None):
-    """06: a decision for a scenario whose matching cell of the grid ``rows`` is ``(task, budget)``:
-    the cell, the strategy (validation's transfer strategy if the cell's verdict is "ahead", its
-    best control if "behind", either if the seeds can't tell), and the evidence, the 95% paired
-    interval (t or bootstrap) of that transfer strategy minus that control. Everything is
-    recomputed from ``rows`` (the committed grid)."""
-    if not_done(answer_cell) and not_done(strategy) and not_done(interval):
-        return not_done_yet("decision", "write my_cell = (target, labels per class) for the "
-                            "scenario, my_strategy = the contender you recommend there, and "
-                            "my_interval = (low, high), the paired interval that backs it.",
-                            recorder)
-    scenario = scenario or experiment.TASK_LABELS.get(task, task)
+# Exercise 06-3's scenario. The learner reads it in the notebook and works out which cell of the
+# committed grid matches it; the check cell names no cell, so it gives nothing away.
+DECISION_SCENARIO = ("A library wants to sort scanned handwritten digits from old forms into their "
+                     "ten classes. The source model learned clothing photos and printed characters; "
+                     "the library can afford to label 2 images per class.")
+DECISION_CELL = ("far", 2)       # (target, labels per class) that the scenario describes
+VERDICT_WORDS = ("ahead", "behind", "can't tell")
+_UNSET = object()                # "not asked", where None is a learner's placeholder
+
+
+def check_decision(answer_cell, strategy, interval, rows, recorder=CURRENT, *, verdict=_UNSET,
+                   task: str | None = None, budget=None):
+    """06: a decision for ``DECISION_SCENARIO`` (or the cell ``(task, budget)``) read from the grid
+    ``rows``: the matching cell; with ``verdict``, what the paired comparison of validation's
+    transfer strategy with validation's best control says ("ahead", "behind", "can't tell");
+    the strategy; and the evidence, that comparison's 95% paired interval (t or bootstrap).
+
+    The rule follows the course's one definition of negative transfer (the transfer strategy
+    scores below the best control that uses no pretrained weights): "ahead", recommend the
+    transfer strategy validation ranks best; "behind" (negative transfer), the control
+    validation ranks best; "can't tell", either of the two. Everything is recomputed from
+    ``rows`` (the committed grid)."""
+    task, budget = task or DECISION_CELL[0], DECISION_CELL[1] if budget is None else budget
+    asked_verdict = verdict is not _UNSET
+    answers = [answer_cell, strategy, interval] + ([verdict] if asked_verdict else [])
+    if all(not_done(a) for a in answers):
+        return not_done_yet("decision", "read the scenario, find the cell of the committed grid "
+                            "that matches it (section 5 describes the targets), and store my_cell "
+                            "= (target, labels per class)"
+                            + (", my_verdict = what the paired comparison there says" if asked_verdict
+                               else "")
+                            + ", my_strategy = the contender you recommend and my_interval = "
+                            "(low, high), the paired 95% interval that backs it (sections 4 and 5 "
+                            "show how to read them).", recorder)
     cell_rows = [r for r in rows if r["task"] == task and str(r["per_class"]) == str(budget)]
     v = experiment.verdicts(cell_rows)[0]
-    best_t, best_c, verdict = v["transfer"], v["control"], v["verdict"]
-    allowed = {"ahead": (best_t,), "behind": (best_c,)}.get(verdict, (best_t, best_c))
+    best_t, best_c = v["transfer"], v["control"]
+    p = v["transfer_vs_control"]
+    pair = p["verdict"]               # validation's transfer strategy vs validation's best control
+    allowed = {"ahead": (best_t,), "behind": (best_c,)}.get(pair, (best_t, best_c))
     on_test = _best_on_test(experiment.aggregate(experiment.on_shared_seeds(cell_rows)), task,
                             budget, experiment.STRATEGIES)
-    p = v["transfer_vs_control"]
     others = {f"{a} − {c}": q for a, c, q in
               [(best_t, c, q) for c, q in v["transfer_vs_each"].items() if c != best_c]
               + [(s, c, v[f"{s}_vs_{c}"]) for s, c in experiment.CONTROL_OF.items()
                  if (s, c) != (best_t, best_c)]}
     given = _cell_parts(answer_cell)
+    word = str(verdict).strip().lower().replace("’", "'") if asked_verdict else pair
     try:
         lo_hi = np.asarray(interval, dtype=float).ravel()
     except (TypeError, ValueError):
@@ -148,48 +173,68 @@ def check_decision(answer_cell, strategy, interval, rows, task: str, budget, rec
         return next((name for name, q in others.items()
                      if near(lo_hi, q["t"]) or near(lo_hi, q["bootstrap"])), None)
 
-    why = {"ahead": f"the cell's verdict is 'ahead': {best_t}, the transfer strategy validation "
-                    "ranks best, beats every control",
-           "behind": f"the cell's verdict is 'behind': a control beats the transfer strategy; "
-                     f"{best_c} is the control validation ranks best",
+    why = {"ahead": f"{best_t}, the transfer strategy validation ranks best, is ahead of {best_c}, "
+                    "the control validation ranks best: the pretrained weights pay",
+           "behind": f"{best_t}, the transfer strategy validation ranks best, is behind {best_c}, "
+                     "the control validation ranks best: negative transfer, so the control",
            "can't tell": f"the seeds can't tell {best_t} (validation's transfer strategy) from "
-                         f"{best_c} (validation's best control): either is defensible"}[verdict]
+                         f"{best_c} (validation's best control): either is defensible"}[pair]
+    not_backed = {
+        "ahead": f"{strategy!r} is not the transfer strategy validation ranks best in this cell: "
+                 "rank the transfer strategies by validation accuracy (section 4).",
+        "behind": f"{strategy!r} is not the control validation ranks best in this cell: rank the "
+                  "controls by validation accuracy (section 4).",
+        "can't tell": f"{strategy!r} is neither the transfer strategy nor the control that "
+                      "validation ranks best in this cell; when the seeds can't tell those two "
+                      "apart, either of them is defensible, nothing else is."}[pair]
     return check("decision", [
-        (not not_done(answer_cell) and not not_done(strategy) and not not_done(interval),
-         "Store all three: my_cell, my_strategy and my_interval."),
+        (all(not not_done(a) for a in answers),
+         "Store all of them: my_cell, " + ("my_verdict, " if asked_verdict else "")
+         + "my_strategy and my_interval."),
         (given is not None and given[0] in experiment.TASKS,
-         f"Store my_cell as (target, labels per class), e.g. ('near', 20); the targets are "
+         f"Store my_cell as (target, labels per class), a pair like ('near', 20); the targets are "
          f"{experiment.TASKS}."),
         (lambda: given[0] == task, lambda: f"{given[0]!r} is the target with "
-         f"{experiment.TASK_LABELS.get(given[0], given[0])}; the scenario has {scenario}. Which "
-         "target's description matches it?"),
-        (lambda: str(given[1]) == str(budget), lambda: f"The scenario can label {budget} images "
-         f"per class; your cell has {given[1]}."),
-        (isinstance(strategy, str) and strategy in experiment.STRATEGIES, f"{strategy!r} is not a contender: use one of "
-         f"{experiment.STRATEGIES}."),
+         f"{experiment.TASK_LABELS.get(given[0], given[0])}. Reread the scenario: are the classes "
+         "the source's? Do the images look like its training images? Then match it to section 5's "
+         "description of the targets."),
+        (lambda: str(given[1]) == str(budget), lambda: f"Your cell has {given[1]} labels per class; "
+         "reread the scenario: how many images per class can they label?"),
+        (not asked_verdict or word in VERDICT_WORDS, f"Store my_verdict as one of {VERDICT_WORDS}."),
+        (not asked_verdict or word == pair or word != v["verdict"],
+         "That is the cell's verdict against *every* control. The decision rests on one "
+         "comparison: the transfer strategy validation ranks best against the control validation "
+         "ranks best (section 1's definition of negative transfer); read that pair's verdict."),
+        (not asked_verdict or word == pair,
+         "That is not what the paired comparison of validation's transfer strategy with "
+         "validation's best control says in this cell: read its verdict (section 4 prints each "
+         "comparison in words)."),
+        (isinstance(strategy, str) and strategy in experiment.STRATEGIES, f"{strategy!r} is not a "
+         f"contender: use one of {experiment.STRATEGIES}."),
         (strategy in allowed or strategy != on_test,
          f"{strategy!r} has the best *test* accuracy in this cell, but choices are made on "
-         f"validation: {why}."),
-        (strategy in allowed or not (verdict == "ahead" and strategy in experiment.CONTROLS),
-         f"Transfer is ahead of every control in this cell: recommend {best_t}, the transfer "
-         "strategy validation ranks best, not a control."),
-        (strategy in allowed or not (verdict == "behind" and strategy in experiment.TRANSFER),
-         f"Transfer is behind a control in this cell (negative transfer): recommend the control "
-         f"validation ranks best, {best_c}."),
-        (strategy in allowed, f"{strategy!r} is not what the grid backs here: {why}."),
+         "validation (section 1): rank the contenders by validation accuracy."),
+        (strategy in allowed or not (pair == "ahead" and strategy in experiment.CONTROLS),
+         "In this cell the transfer strategy validation ranks best is ahead of the control "
+         "validation ranks best: the pretrained weights pay, so recommend that transfer strategy, "
+         "not a control."),
+        (strategy in allowed or not (pair == "behind" and strategy in experiment.TRANSFER),
+         "In this cell the transfer strategy validation ranks best scores below the control "
+         "validation ranks best: negative transfer, the pretrained weights make the result worse "
+         "than not using them (section 1). Recommend that control."),
+        (strategy in allowed, not_backed),
         (len(lo_hi) == 2, "Store my_interval as two numbers, (low, high): the 95% interval of the "
          "paired differences, not only their mean."),
         (lambda: lo_hi[0] <= lo_hi[1], "Write the interval as (low, high), low first."),
         (lambda: is_paired() or not near(lo_hi, [-p["t"][1], -p["t"][0]]),
-         f"The interval is flipped: the evidence is {best_t} minus {best_c}."),
+         "The interval is flipped: the evidence is the transfer strategy minus the control."),
         (lambda: is_paired() or not unpaired(),
          "That is an unpaired interval (the two contenders' accuracies compared as independent "
-         "groups): pair them seed by seed, experiment.compare(full_rows, target, budget, "
-         "transfer, control), and read its 't' interval."),
+         "groups): pair them seed by seed, as section 4 does, and read the paired 95% interval."),
         (lambda: is_paired() or other_comparison() is None,
          lambda: f"That is the interval of {other_comparison()}; the evidence compares "
-         f"validation's transfer strategy with validation's best control, {best_t} − {best_c}."),
-        (lambda: is_paired(), f"That is not the paired 95% interval of {best_t} − {best_c} in this "
-         "cell: experiment.compare(full_rows, target, budget, transfer, control)['t']."),
+         "validation's transfer strategy with validation's best control."),
+        (lambda: is_paired(), "That is not the paired 95% interval of validation's transfer "
+         "strategy minus validation's best control in this cell (section 4 shows how to get it)."),
     ], f"{task} with {budget} labels per class: {why}; you recommend {strategy}, backed by the "
-       f"paired interval [{p['t'][0]:+.3f}, {p['t'][1]:+.3f}].", recorder)
+       f"paired interval [{p['t'][0]:+.3f}, {p['t'][1]:+.3f}] ({pair}).", recorder)

@@ -21,10 +21,10 @@ def check_preprocessed(batch, name: str, images, recorder=CURRENT):
     ``preprocess_input`` functions change a float array in place, so ``raw`` may already hold
     the answer after a correct ``ready = preprocess_input(raw)``.
     """
-    module = "mobilenet_v2" if name == "MobileNetV2" else "efficientnet"
     if not_done(batch):
-        return not_done_yet("preprocessed", f"write ready = keras.applications.{module}."
-                            "preprocess_input(raw).", recorder)
+        return not_done_yet("preprocessed", f"store in ready the pixels of raw prepared the way "
+                            f"{name} expects, with its family's own preprocessing (section 1 "
+                            "shows why each family has its own).", recorder)
     pixels = np.asarray(to_rgb_batch(images), dtype="float32")
     expected = np.asarray(preprocess_input(name)(pixels.copy()))
     batch = np.asarray(batch)
@@ -33,14 +33,14 @@ def check_preprocessed(batch, name: str, images, recorder=CURRENT):
          "preprocess_input changes values, not shape."),
         (lambda: np.allclose(expected, pixels, atol=1e-4)
          or not np.allclose(batch, pixels / 255.0, atol=1e-4),
-         "These are the pixels divided by 255 (0..1). Each family scales in its own way: pass the "
-         f"0..255 pixels to keras.applications' preprocess_input for {name}."),
+         "These are the pixels divided by 255 (0..1). Each family scales in its own way: use "
+         f"{name}'s own preprocessing on the 0..255 pixels (section 1)."),
         (lambda: np.allclose(expected, pixels, atol=1e-4) or not np.allclose(batch, pixels, atol=1e-4),
-         "These are still the raw 0..255 pixels: pass them through preprocess_input."),
+         f"These are still the raw 0..255 pixels: prepare them with {name}'s own preprocessing."),
         (lambda: np.allclose(batch, expected, atol=1e-4),
          f"Values in [{batch.min():.2f}, {batch.max():.2f}], expected [{expected.min():.2f}, "
-         f"{expected.max():.2f}]. Use {name}'s own preprocess_input (keras.applications."
-         f"{module}), once, on 0..255 pixels."),
+         f"{expected.max():.2f}]. Use {name}'s own preprocessing (section 1), once, on the 0..255 "
+         "pixels."),
     ], f"values now in [{expected.min():.1f}, {expected.max():.1f}], as {name} expects.", recorder)
 
 
@@ -67,10 +67,10 @@ def check_kfold_scores(scores, k: int, recorder=CURRENT, *, features=None, base=
     ``random_state=seed``) and gives one accuracy per fold, in any order. Without a pool, only
     the form is checked (k numbers in [0, 1], not all equal)."""
     if not_done(scores):
-        return not_done_yet("kfold_scores", f"write my_scores = the list of the {k} test-fold "
-                            "accuracies: for each (train, test) split of StratifiedKFold("
-                            f"{k}, shuffle=True, random_state=SEED), features.linear_probe(...) "
-                            "on the pool's features.", recorder)
+        return not_done_yet("kfold_scores", f"store in my_scores the {k} test-fold accuracies "
+                            f"of a shuffled {k}-fold cross-validation, seeded with SEED, of the "
+                            "course's logistic regression (features.linear_probe) on the source "
+                            "model's features of the pool (section 4 explains k-fold).", recorder)
     try:
         scores = np.asarray(scores, dtype=float)
     except (TypeError, ValueError):
@@ -104,16 +104,16 @@ def check_kfold_scores(scores, k: int, recorder=CURRENT, *, features=None, base=
         (lambda: ((0 <= scores) & (scores <= 1)).all(), "Scores should be accuracies between 0 and 1."),
         (lambda: pool is None or matches(splits.values()) or not matches(splits.values(), "train"),
          "These are the accuracies on the training folds, which the classifier has seen: score each "
-         "fold's model on its test indices, pool_f[te], pool_y[te]."),
+         "fold's model on that fold's test indices."),
         (lambda: pool is None or matches(splits.values()) or not matches(_unshuffled(labels, k)),
-         f"These folds were not shuffled: pass shuffle=True, random_state=SEED to the splitter, so "
-         f"each fold mixes the pool's rows and anyone can draw the same {k} folds again."),
+         f"These folds were not shuffled: shuffle them, seeded with SEED, so that each fold mixes "
+         f"the pool's rows and anyone can draw the same {k} folds again."),
         (lambda: scores.std() > 1e-9, "All folds have exactly the same score: did you evaluate on the "
          "same split every time? Use the test indices each fold gives you."),
         (lambda: pool is None or matches(splits.values()),
-         f"These are not the test-fold accuracies of a {k}-fold cross-validation of the pool: take "
-         "pool_f = features.extract_features(own_base, pool_x), split it with "
-         f"StratifiedKFold({k}, shuffle=True, random_state=SEED), and for each (train, test) pair "
-         "append features.linear_probe(pool_f[train], pool_y[train], pool_f[test], pool_y[test], SEED)."),
+         f"These are not the test-fold accuracies of a {k}-fold cross-validation of the pool: the "
+         "check uses the source model's features of pool_x, folds shuffled with SEED (stratified "
+         "or not), and on each fold the course's logistic regression, features.linear_probe with "
+         "SEED, trained on the fold's training rows and scored on its test rows (section 4)."),
     ], lambda: f"{k} folds: mean {scores.mean():.3f}, spread {scores.std():.3f}"
                f"{'' if pool is None else ', the accuracies each test fold gives'}.", recorder)

@@ -1,0 +1,146 @@
+"""The backbone abstraction (helpers/backbones.py) and notebook 06's comparison on any backbone.
+
+The source CNN must give the committed grid's rows unchanged; an ImageNet family must run every
+contender end to end with random weights, offline, without downloading anything. No test here
+checks which contender wins.
+"""
+
+import random
+
+import keras
+import numpy as np
+import pytest
+
+from helpers import applications, backbones, data, experiment
+
+TINY = backbones.keras_application("MobileNetV2", 32, weights=None)   # the smallest it accepts
+
+
+def _tiny_task(shape=(20, 20, 3), seed: int = 0):
+    """Three colour classes of noisy 20×20 images: train 30, validation 12, test 12."""
+    rng = np.random.default_rng(seed)
+
+    def split(n):
+        y = np.arange(n) % 3
+        x = (rng.random((n, *shape)) * 0.3).astype("float32")
+        for c in range(3):
+            x[y == c, :, :, c % shape[-1]] += 0.6
+        return x, y
+
+    (xt, yt), (xv, yv), (xs, ys) = split(30), split(12), split(12)
+    return data.Task("tiny", "synthetic colours", ["red", "green", "blue"], xt, yt, xv, yv, xs, ys,
+                     {"flip_preserves_label": True})
+
+
+def test_source_cnn_is_what_notebook_06_has_always_used():
+    assert backbones.SOURCE_CNN.feature_layers == experiment.FEATURE_LAYERS
+    assert backbones.SOURCE_CNN.input_shape == (28, 28, 1)
+    assert backbones.named("source_cnn") is backbones.SOURCE_CNN
+    assert backbones.SOURCE_CNN.trace_key((28, 28, 1)) == () and backbones.SOURCE_CNN.cache_tag() == ""
+    with pytest.raises(ValueError, match="28x28 grey"):
+        backbones.SOURCE_CNN.check_images((32, 32, 3))
+
+
+@pytest.mark.parametrize("strategy", ["random_features", "feature_extraction"])
+def test_default_backbone_reproduces_the_committed_grid(strategy):
+    """The contenders that read the backbone, on a committed cell: every field the same."""
+    grid = experiment.load_results(experiment.COMMITTED_GRID)
+    p = grid["parameters"]
+    row = next(r for r in grid["rows"] if (r["task"], str(r["per_class"]), r["strategy"], r["seed"])
+               == ("far", "1", strategy, 0))
+    new = experiment.run_cell(data.get_task("far"), strategy, 1, seed=0, batch_size=p["BATCH_SIZE"],
+                              step_limits=tuple(p["STEP_LIMITS"]), test_images=p["TEST_IMAGES"],
+                              val_images=p["VAL_IMAGES"], backbone=backbones.SOURCE_CNN)
+    assert {k: v for k, v in new.items() if k != "seconds"} == \
+        {k: v for k, v in row.items() if k != "seconds"}
+
+
+@pytest.mark.parametrize("family", sorted(backbones.PREPROCESS_SCALE))
+def test_preparation_is_the_familys_own_preprocess_input(family):
+    x = np.random.default_rng(0).random((2, 4, 4, 3)).astype("float32")
+    scale, offset = backbones.PREPROCESS_SCALE[family]
+    expected = np.asarray(applications.preprocess_input(family)(x * 255.0))
+    assert np.allclose(x * scale + offset, expected, atol=1e-5)
+
+
+def test_grey_images_are_resized_and_made_rgb_inside_the_network():
+    grey = np.random.default_rng(0).random((2, 20, 20, 1)).astype("float32")
+    ready = TINY.prepare(grey)
+    assert ready.shape == (2, 32, 32, 3) and ready.min() >= -1 and ready.max() <= 1
+    assert np.array_equal(ready[..., 0], ready[..., 2])
+    model = TINY.pretrained((20, 20, 1))
+    assert tuple(model.input.shape[1:]) == (20, 20, 1)
+    assert all(name in [layer.name for layer in model.layers] for name in TINY.feature_layers)
+
+
+def test_random_twin_is_the_same_architecture_with_other_weights():
+    shape = (20, 20, 3)
+    pre, again = TINY.pretrained(shape), TINY.pretrained(shape)
+    twin, twin_again = TINY.random_init(1, shape), TINY.random_init(1, shape)
+    assert [w.shape for w in pre.weights] == [w.shape for w in twin.weights]
+    assert all(np.array_equal(a.numpy(), b.numpy()) for a, b in zip(pre.weights, again.weights, strict=True))
+    assert all(np.array_equal(a.numpy(), b.numpy())
+               for a, b in zip(twin.weights, twin_again.weights, strict=True))
+    assert not all(np.allclose(a.numpy(), b.numpy()) for a, b in zip(pre.weights, twin.weights, strict=True))
+
+
+def test_loading_the_weights_once_moves_no_random_numbers():
+    """A cold weight cache and a warm one leave the random numbers in the same state."""
+    backbones._weights_by_layer.cache_clear()
+    draws = []
+    for _ in range(2):
+        random.seed(7)
+        np.random.seed(7)
+        TINY.pretrained((20, 20, 3))
+        draws.append((random.random(), np.random.random()))
+    assert draws[0] == draws[1]
+
+
+def test_unfreezing_the_top_blocks_of_mobilenet():
+    base = TINY.base(TINY.pretrained((20, 20, 3)))
+    assert backbones.block_names(base, "MobileNetV2")[-2:] == ["block_15", "block_16"]
+    names = TINY.unfreeze_top_blocks(base, 2)
+    assert names and all(n.startswith(("block_15_", "block_16_", "Conv_1")) for n in names)
+    assert any(n.startswith("block_15_") for n in names) and "Conv_1" in names
+    assert not any(layer.trainable for layer in base.layers
+                   if isinstance(layer, keras.layers.BatchNormalization))
+    assert TINY.unfreeze_top_blocks(base, 0) == []
+    with pytest.raises(ValueError, match="n_blocks"):
+        TINY.unfreeze_top_blocks(base, 99)
+
+
+def test_imagenet_weights_offline_fall_back_to_random_without_waiting(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("TLW_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))           # an empty cache
+    wanted = backbones.keras_application("MobileNetV2", 96, "imagenet")
+    got = backbones.with_available_weights(wanted)
+    assert got.weights is None and got.weights_label == "random" and got.name == "MobileNetV2"
+    assert "TLW_OFFLINE" in capsys.readouterr().out
+    assert backbones.named("MobileNetV2", 96, "random") == got
+    with pytest.raises(ValueError, match="sizes"):
+        backbones.keras_application("MobileNetV2", 32, "imagenet")   # no ImageNet weights at 32 px
+    with pytest.raises(ValueError, match="Unknown backbone"):
+        backbones.keras_application("ResNet50")
+
+
+@pytest.mark.slow
+def test_every_contender_runs_on_an_imagenet_family_offline(monkeypatch):
+    """Notebook 06's five contenders on a tiny colour task with MobileNetV2 (random weights):
+    the same code path, the backbone's layers and blocks, rows that say which backbone ran."""
+    monkeypatch.setenv("TLW_OFFLINE", "1")
+    task = _tiny_task()
+    kw = dict(seed=0, steps=2, test_images=None, val_images=12, backbone=TINY)
+    rows = {s: experiment.run_cell(task, s, 2, learning_rates=(1e-3,) if s in ("scratch", "fine_tuning")
+                                   else None, **kw)
+            for s in experiment.STRATEGIES}
+    assert len({r["sample"] for r in rows.values()}) == 1
+    for s, r in rows.items():
+        assert 0 <= r["accuracy"] <= 1 and r["test_images"] == 12 and r["train_images"] == 6, s
+        assert (r["backbone"], r["weights"]) == ("MobileNetV2", "random"), s
+    assert rows["feature_extraction"]["choice"] in TINY.feature_layers
+    assert rows["random_features"]["choice"] in TINY.feature_layers
+    assert rows["fine_tuning"]["choice"].startswith("top 2 blocks")
+    assert 0 < rows["fine_tuning"]["trainable_params"] < rows["scratch"]["trainable_params"]
+    again = experiment.run_cell(task, "fine_tuning", 2, learning_rates=(1e-3,), **kw)  # traced, reused
+    assert {k: v for k, v in again.items() if k != "seconds"} == \
+        {k: v for k, v in rows["fine_tuning"].items() if k != "seconds"}
