@@ -152,21 +152,29 @@ class KerasApplication(Backbone):
     """A ``keras.applications`` model (MobileNetV2 or EfficientNetB0), headless, with the
     preparation its weights expect built into the network's first layers."""
 
-    def _build(self, image_shape):
-        """The architecture, with random weights: preparation layers, the family's network, and
-        global average pooling named ``features``. Draws random numbers (seed before)."""
+    def _build(self, image_shape, weights: str | None = None):
+        """Preparation layers, the family's network, and global average pooling named
+        ``features``. ``weights="imagenet"`` loads them from Keras's cache (make sure they are
+        there first: ``_imagenet_available``). Draws random numbers (seed before)."""
         inputs = keras.Input(shape=tuple(image_shape), name="image")
         net = applications._constructor(self.name)(
             input_tensor=_prepared(inputs, self.name, self.input_size), include_top=False,
-            weights=None)
+            weights=weights)
         pooled = keras.layers.GlobalAveragePooling2D(name=models.FEATURE_LAYER)(net.output)
         return keras.Model(inputs, pooled, name=f"{self.name}_{self.input_size}")
 
     def pretrained(self, image_shape):
+        """ImageNet weights from Keras's cache, or (``weights=None``) one fixed random draw.
+        EfficientNet's ImageNet network has one layer more than its random one (a rescaling by
+        the ImageNet spread), so it is built with ``weights="imagenet"``, never copied into."""
         self.check_images(image_shape)
+        if self.weights == "imagenet":
+            _imagenet_available(self.name, self.input_size)
+            return self._build(image_shape, "imagenet")
         model = self._build(image_shape)
-        for name, values in _weights_by_layer(self, tuple(image_shape)).items():
-            model.get_layer(name).set_weights(values)
+        for layer, values in zip(_weighted(model), _fixed_random_weights(self, tuple(image_shape)),
+                                 strict=True):
+            layer.set_weights(values)
         return model
 
     def random_init(self, seed: int, image_shape):
@@ -249,20 +257,28 @@ def _random_numbers_put_back(seed: int | None = None):
         np.random.set_state(saved_numpy)
 
 
-@lru_cache(maxsize=4)
-def _weights_by_layer(backbone: KerasApplication, image_shape: tuple) -> dict:
-    """{layer name: weights} of the pretrained network, loaded or drawn once per process.
+def _weighted(model) -> list:
+    """The layers of ``model`` that hold weights, in order (preparation layers hold none)."""
+    return [layer for layer in model.layers if layer.weights]
 
-    ImageNet weights come through ``applications.build_backbone`` (it fails fast offline, with
-    the fix, instead of waiting on a download); ``weights=None`` draws one fixed random network."""
-    with _random_numbers_put_back(None if backbone.weights == "imagenet" else FIXED_RANDOM_SEED):
-        if backbone.weights == "imagenet":
-            source = applications.build_backbone(backbone.name, backbone.input_size, "imagenet",
-                                                 pooling=None)
-        else:
-            source = backbone._build(image_shape)
-    return {layer.name: [np.array(w) for w in layer.get_weights()]
-            for layer in source.layers if layer.weights}
+
+@lru_cache(maxsize=8)
+def _imagenet_available(name: str, input_size: int) -> bool:
+    """Make sure the ImageNet weights are in Keras's cache, once per process: through
+    ``applications.build_backbone``, which fails fast offline (``WeightsUnavailable``, with the
+    fix) instead of waiting on a download. A failure is not remembered: the next call tries again."""
+    with _random_numbers_put_back():
+        applications.build_backbone(name, input_size, "imagenet", pooling=None)
+    return True
+
+
+@lru_cache(maxsize=4)
+def _fixed_random_weights(backbone: KerasApplication, image_shape: tuple) -> list:
+    """The weights of the stand-in for pretrained weights when there are none: one random draw
+    from ``FIXED_RANDOM_SEED``, made once per process, layer by layer in order."""
+    with _random_numbers_put_back(FIXED_RANDOM_SEED):
+        source = backbone._build(image_shape)
+    return [[np.array(w) for w in layer.get_weights()] for layer in _weighted(source)]
 
 
 SOURCE_CNN = SourceCNN("source_cnn", 28, 1, "course", ("block3_relu1", models.FEATURE_LAYER))
@@ -292,13 +308,13 @@ def named(name: str, input_size: int = 96, weights: str | None = "imagenet") -> 
     return keras_application(name, input_size, None if weights in (None, "random") else weights)
 
 
-def with_available_weights(backbone: Backbone, image_shape=None) -> Backbone:
+def with_available_weights(backbone: Backbone) -> Backbone:
     """``backbone`` if its ImageNet weights can be had now (cached, or downloaded at once),
     else the same backbone with random weights, after printing why and how to fix it."""
     if backbone.weights != "imagenet":
         return backbone
     try:
-        _weights_by_layer(backbone, tuple(image_shape or backbone.input_shape))
+        _imagenet_available(backbone.name, backbone.input_size)
         return backbone
     except applications.WeightsUnavailable as err:
         print(f"Note: {err}")

@@ -86,7 +86,7 @@ def test_random_twin_is_the_same_architecture_with_other_weights():
 
 def test_loading_the_weights_once_moves_no_random_numbers():
     """A cold weight cache and a warm one leave the random numbers in the same state."""
-    backbones._weights_by_layer.cache_clear()
+    backbones._fixed_random_weights.cache_clear()
     draws = []
     for _ in range(2):
         random.seed(7)
@@ -144,3 +144,24 @@ def test_every_contender_runs_on_an_imagenet_family_offline(monkeypatch):
     again = experiment.run_cell(task, "fine_tuning", 2, learning_rates=(1e-3,), **kw)  # traced, reused
     assert {k: v for k, v in again.items() if k != "seconds"} == \
         {k: v for k, v in rows["fine_tuning"].items() if k != "seconds"}
+
+
+def test_imagenet_weights_from_keras_cache_load_offline(monkeypatch, tmp_path):
+    """A weight file where Keras looks for it (MobileNetV2 checks no hash): the backbone loads
+    it offline, behind its preparation layers, and keeps ImageNet as its weights."""
+    import h5py
+    from keras.src.legacy.saving import legacy_h5_format
+
+    monkeypatch.setenv("TLW_OFFLINE", "1")
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    saved = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None)
+    path = applications.cached_weights_path("MobileNetV2", 96)
+    path.parent.mkdir(parents=True)
+    with h5py.File(path, "w") as f:
+        legacy_h5_format.save_weights_to_hdf5_group(f, saved)
+    wanted = backbones.keras_application("MobileNetV2", 96, "imagenet")
+    assert backbones.with_available_weights(wanted) is wanted
+    model = wanted.pretrained((28, 28, 1))
+    assert tuple(model.input.shape[1:]) == (28, 28, 1)
+    loaded = [w for layer in backbones._weighted(model) for w in layer.get_weights()]
+    assert all(np.array_equal(a, b) for a, b in zip(loaded, saved.get_weights(), strict=True))

@@ -6,7 +6,7 @@ notebook itself runs them on a real learning curve (tests/test_notebooks.py)."""
 import numpy as np
 import pytest
 
-from helpers import capstone, experiment, exercises, results
+from helpers import capstone, exercises, experiment, results
 
 BUDGETS = (1, 5, 20)
 SEEDS = (0, 1, 2)

@@ -49,9 +49,9 @@ def wheel(tmp_path_factory) -> Path:
     src, dist = base / "src", base / "dist"
     shutil.copytree(ROOT, src, ignore=lambda d, names: [
         n for n in names if n in NOT_SOURCES or n.endswith(".egg-info")])
-    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-index",
-                           "--no-build-isolation", "-q", "-w", str(dist), str(src)],
-                          capture_output=True, text=True, timeout=300)
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
+    proc = subprocess.run([*pip, "wheel", "--no-deps", "--no-index", "--no-build-isolation", "-q",
+                           "-w", str(dist), str(src)], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, (
         "building the wheel failed (it needs setuptools>=77 from the `test` extra: make test "
         f"installs it):\n{proc.stdout[-2000:]}{proc.stderr[-3000:]}")
@@ -127,9 +127,9 @@ def test_installed_wheel_runs_a_notebook_from_a_temporary_folder(wheel, tmp_path
                            env=env, capture_output=True, text=True, timeout=120)
     assert probe.returncode != 0 and "No module named 'helpers'" in probe.stderr, probe.stderr[-2000:]
 
-    install = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--no-index",
-                              "--target", str(site), str(wheel)], capture_output=True, text=True,
-                             timeout=300)
+    install = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "install",
+                              "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+                             capture_output=True, text=True, timeout=300)
     assert install.returncode == 0, install.stderr[-3000:]
     shipped = {p for p in (site / "helpers").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
 

@@ -389,9 +389,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("tables", help="rewrite README's result tables from the committed results")
     p.set_defaults(func=_cmd_tables)
 
-    p = sub.add_parser("assess", help="does transfer pay on your own images? a report under build/assess")
-    from helpers.tools import assess   # the options live beside the command (helpers/tools/assess.py)
+    # the assess command's options live beside it, in helpers/tools/assess.py
+    from helpers.tools import assess
 
+    p = sub.add_parser("assess", help="does transfer pay on your own images? a report under build/assess")
     assess.add_arguments(p)
     p.set_defaults(func=assess.main)
     return parser
