@@ -158,8 +158,9 @@ class KerasApplication(Backbone):
         there first: ``_imagenet_available``). Draws random numbers (seed before)."""
         inputs = keras.Input(shape=tuple(image_shape), name="image")
         net = applications._constructor(self.name)(
-            input_tensor=_prepared(inputs, self.name, self.input_size), include_top=False,
-            weights=weights)
+            input_tensor=_prepared(inputs, self.name, self.input_size),
+            input_shape=(self.input_size, self.input_size, 3),   # picks the weights' file by size
+            include_top=False, weights=weights)
         pooled = keras.layers.GlobalAveragePooling2D(name=models.FEATURE_LAYER)(net.output)
         return keras.Model(inputs, pooled, name=f"{self.name}_{self.input_size}")
 

@@ -154,6 +154,8 @@ def test_imagenet_weights_from_keras_cache_load_offline(monkeypatch, tmp_path):
 
     monkeypatch.setenv("TLW_OFFLINE", "1")
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    # Keras read KERAS_HOME when it was imported; point it at the same folder for this test
+    monkeypatch.setattr(keras.src.backend.config, "_KERAS_DIR", str(tmp_path))
     saved = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False, weights=None)
     path = applications.cached_weights_path("MobileNetV2", 96)
     path.parent.mkdir(parents=True)
