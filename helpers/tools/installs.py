@@ -63,7 +63,7 @@ def _spread(values: list[float]) -> dict:
 
 
 def measure(label: str, spec: str, project: Path = config.ROOT, repeats: int = 3,
-            python: str = "python3") -> dict:
+            python: str = "python3", note: str = "") -> dict:
     """Measure one install ``repeats`` times, cold and warm (see the module's docstring)."""
     cold, warm, size, packages = [], [], None, None
     for _ in range(repeats):
@@ -76,7 +76,7 @@ def measure(label: str, spec: str, project: Path = config.ROOT, repeats: int = 3
             shutil.rmtree(Path(tmp) / "cold")
             warm.append(_install(project, spec, Path(tmp) / "warm", cache, python))
     return {"label": label, "spec": spec, "packages": packages, "size_mb": round(size),
-            "cold_s": _spread(cold), "warm_s": _spread(warm)}
+            "cold_s": _spread(cold), "warm_s": _spread(warm), "note": note}
 
 
 def record(entry: dict, path: Path = COMMITTED) -> dict:
@@ -100,10 +100,10 @@ def markdown(data: dict) -> str:
         lines.append(f"| {e['label']} | {e['packages']} | {e['size_mb']:,} | "
                      f"{cold['median']:.1f} ({cold['min']:.1f}-{cold['max']:.1f}) | "
                      f"{warm['median']:.1f} ({warm['min']:.1f}-{warm['max']:.1f}) |")
-    machines = sorted({(e["date"][:10], e["cpus"], e["python"], e["uv"], len(e["cold_s"]["runs"]))
-                       for e in data["installs"]})
-    for date, cpus, python, uv, runs in machines:
-        lines.append(f"\nMeasured {date} on {cpus} CPU cores (shared with other jobs), Python "
+    machines = sorted({(e["date"][:10], e["cpus"], e.get("note", ""), e["python"], e["uv"],
+                        len(e["cold_s"]["runs"])) for e in data["installs"]})
+    for date, cpus, note, python, uv, runs in machines:
+        lines.append(f"\nMeasured {date} on {cpus} CPU cores{f' ({note})' if note else ''}, Python "
                      f"{python}, {uv}, {runs} runs each: a new venv, pip installs uv, uv installs "
                      "the course (`-e`), as `make` does. Empty caches: every package downloaded "
                      "from PyPI; warm caches: the same install again.")
@@ -120,10 +120,12 @@ def main(argv=None) -> int:
     p.add_argument("--project", type=Path, default=config.ROOT)
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--python", default="python3", help="the Python that creates the venvs")
+    p.add_argument("--note", default="", help="about the machine, e.g. 'shared with other jobs'")
     sub.add_parser("readme", help="rewrite README's install block from the results file")
     args = parser.parse_args(argv)
     if args.command == "measure":
-        entry = measure(args.label, args.spec, args.project.resolve(), args.repeats, args.python)
+        entry = measure(args.label, args.spec, args.project.resolve(), args.repeats, args.python,
+                        args.note)
         print(json.dumps(record(entry), indent=1))
         return 0
     from helpers import results
