@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import backbones, stats, traced
+from helpers import backbones, config, stats, traced
 
 CONTROLS = ("pixel_logreg", "random_features", "scratch")
 TRANSFER = ("feature_extraction", "fine_tuning")
@@ -709,8 +709,7 @@ def load_results(path: Path) -> dict:
     return json.loads(Path(path).read_text())
 
 
-COMMITTED_GRID = Path(__file__).resolve().parent.parent / "datasets" / "results" / \
-    "06_choosing_a_strategy.grid.json"
+COMMITTED_GRID = config.COMMITTED_RESULTS_DIR / "06_choosing_a_strategy.grid.json"
 
 
 def _interval(p: dict) -> str:

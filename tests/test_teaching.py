@@ -18,3 +18,11 @@ def test_plan_names_goals_times_and_graded_exercises_of_every_notebook():
         assert all(check.startswith("check_") for _, check in entry["exercises"])
         assert f"**`{path.stem}`**" in plan
     assert "NO SOLUTION" not in plan
+
+
+def test_quiz_topics_block_is_current_and_lists_every_bank():
+    text = (config.ROOT / "docs" / "teaching.md").read_text()
+    block = results.generated_block(text, "quiz-topics")
+    assert block == teaching.quiz_topics_markdown(), "run `python -m helpers tables`"
+    for path in sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
+        assert f"| `{path.stem}` |" in block

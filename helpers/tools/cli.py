@@ -262,7 +262,7 @@ def _cmd_bench(args) -> int:
 def _cmd_tables(args) -> int:
     """Rewrite README's generated blocks from the committed results files."""
     from helpers import experiment, results
-    from helpers.tools import bench, teaching
+    from helpers.tools import bench, installs, teaching
 
     readme, docs = config.ROOT / "README.md", config.ROOT / "docs" / "benchmark.md"
     grid_table = experiment.markdown_table(experiment.load_results(experiment.COMMITTED_GRID))
@@ -276,7 +276,11 @@ def _cmd_tables(args) -> int:
               (readme, "bench", bench_table, bench.COMMITTED),
               (docs, "bench", bench_table, bench.COMMITTED),
               (config.ROOT / "docs" / "teaching.md", "plan", teaching.plan_markdown(),
-               config.NOTEBOOKS_DIR)]
+               config.NOTEBOOKS_DIR),
+              (config.ROOT / "docs" / "teaching.md", "quiz-topics", teaching.quiz_topics_markdown(),
+               config.NOTEBOOKS_DIR / "quizzes"),
+              (readme, "install", installs.markdown(json.loads(installs.COMMITTED.read_text())),
+               installs.COMMITTED)]
     for path, name, content, source in blocks:
         changed = results.replace_generated_block(path, name, content)
         print(f"{'rewrote' if changed else 'unchanged'}: {path.relative_to(config.ROOT)} "

@@ -27,7 +27,8 @@ def notebook_plan(path: Path, bench: dict) -> dict:
     nb = nbformat.read(path, as_version=4)
     prose = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
     code_lines = sum(len([line for line in c.source.splitlines() if line.strip()])
-                     for c in nb.cells if c.cell_type == "code")
+                     for c in nb.cells if c.cell_type == "code"
+                     and "colab" not in c.metadata.get("tags", []))   # Colab's setup: not read
     learn = next((c.source for c in nb.cells if c.cell_type == "markdown"
                   and "What you will learn" in c.source), "")
     goals = [line[2:].strip() for line in learn.splitlines() if line.startswith("- ")]
@@ -77,3 +78,13 @@ def plan_markdown(notebooks=None, bench_path: Path | None = None) -> str:
                            for ident, check in p["exercises"])
         lines += [f"- Graded by nbgrader, one point each: {graded}.", ""]
     return "\n".join(lines).rstrip("\n")
+
+
+def quiz_topics_markdown() -> str:
+    """What each notebook's quiz asks about: the banks' topics, in order, one row per notebook."""
+    lines = ["| notebook | quiz topics (from the banks; live questions are built in the notebook) |",
+             "|---|---|"]
+    for name, bank in sorted(quiz.all_banks().items()):
+        topics = list(dict.fromkeys(q.topic for q in bank if q.topic))
+        lines.append(f"| `{name}` | {'; '.join(topics)} |")
+    return "\n".join(lines)
