@@ -399,44 +399,6 @@ def run_grid(tasks, budgets, seeds, strategies=STRATEGIES, progress: bool = True
     return rows
 
 
-def _run_unit(task_name: str, budget, strategy: str, seeds, kwargs: dict) -> list:
-    """One contender in one cell over its seeds, in a Dask worker: rows as ``run_grid`` makes them
-    (the learning rate still chosen on the first seed)."""
-    from helpers import data
-
-    return run_grid([data.get_task(task_name)], [budget], list(seeds), (strategy,), progress=False,
-                    **kwargs)
-
-
-def run_grid_on_dask(task_names, budgets, seeds, strategies=STRATEGIES, jobs: int = 2,
-                     scheduler: str | None = None, progress: bool = True, **kwargs) -> list:
-    """``run_grid`` fanned out on Dask: one job per (target, budget, contender), on a local
-    cluster of ``jobs`` worker processes (one TensorFlow thread each) or on the cluster at
-    ``scheduler``. The rows are the same as ``run_grid``'s, in the same order."""
-    import os
-
-    from helpers.tools import runner
-
-    units = [(t, b, s) for t in task_names for b in budgets for s in strategies]
-    # Local worker processes inherit the environment they start in: one TensorFlow thread each.
-    saved = {k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
-    os.environ.update({k: v or "1" for k, v in saved.items()})
-    try:
-        n = len(units)
-        parts = runner.map_on_dask(_run_unit, *zip(*units, strict=True), [list(seeds)] * n,
-                                   [kwargs] * n, jobs=jobs, scheduler=scheduler, unit="job",
-                                   desc="grid on Dask", progress=progress)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-    by_unit = dict(zip(units, parts, strict=True))
-    return [row for t in task_names for b in budgets for s in strategies
-            for row in sorted(by_unit[t, b, s], key=lambda r: r["seed"])]
-
-
 def run_extra_seeds(extra_seeds: dict, progress: bool = True, **kwargs) -> list:
     """The committed grid's extra seeds of the cheap contenders ({strategy: {"task budget":
     [seeds]}}, its ``EXTRA_SEEDS`` parameter), so ``FULL_GRID`` reproduces all of it."""

@@ -261,17 +261,6 @@ def test_run_extra_seeds_reproduces_the_cheap_contenders_extra_runs():
     assert rows[0]["sample"] != rows[1]["sample"]
 
 
-def test_grid_on_dask_gives_the_rows_run_grid_gives():
-    """The fan-out path: one job per (target, budget, contender) on two worker processes."""
-    kw = dict(test_images=40, val_images=40)
-    here = experiment.run_grid([data.far_task()], [1], [0, 1], ("pixel_logreg",), progress=False, **kw)
-    there = experiment.run_grid_on_dask(["far"], [1], [0, 1], ("pixel_logreg",), jobs=2,
-                                        progress=False, **kw)
-    drop = {"seconds"}
-    assert [{k: v for k, v in r.items() if k not in drop} for r in there] == \
-        [{k: v for k, v in r.items() if k not in drop} for r in here]
-
-
 def test_shared_seeds_need_not_start_at_zero():
     rows = _rows()
     for r in rows:

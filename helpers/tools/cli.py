@@ -114,8 +114,10 @@ def _cmd_grid(args) -> int:
               "command": " ".join([GRID_COMMAND] + sys.argv[2:])}
     sizes = dict(batch_size=32, test_images=2000, val_images=500)
     if args.jobs > 1 or args.scheduler:
-        rows = experiment.run_grid_on_dask(tasks, budgets, seeds, strategies, jobs=args.jobs,
-                                           scheduler=args.scheduler, **sizes)
+        from helpers.tools.grid import run_grid_on_dask
+
+        rows = run_grid_on_dask(tasks, budgets, seeds, strategies, jobs=args.jobs,
+                                scheduler=args.scheduler, **sizes)
     else:
         rows = experiment.run_grid([data.get_task(t) for t in tasks], budgets, seeds, strategies,
                                    **sizes)
