@@ -111,6 +111,17 @@ class Backbone:
     def check_images(self, image_shape) -> None:
         """Raise ``ValueError`` with the fix if this backbone cannot read images of this shape."""
 
+    def calibrated(self, model, images):
+        """``model`` (from :meth:`pretrained`) as the comparison should use it on a sample of
+        ``images``. With pretrained weights: unchanged (its BatchNormalization statistics come
+        with its weights). With random weights (``weights=None``) the "pretrained" network is one
+        fixed random draw, whose BatchNormalization holds no statistics at all: it is calibrated
+        on the sample exactly as each random-init twin is (``features.calibrate_batchnorm``), so
+        the two arms differ only by the draw. Calibrates ``model`` in place and returns it."""
+        if self.weights is not None:
+            return model
+        return features.calibrate_batchnorm(model, images)
+
 
 class SourceCNN(Backbone):
     """The course's source CNN (``helpers.models``): 28×28 grey images, as notebook 06 uses it."""
@@ -165,7 +176,9 @@ class KerasApplication(Backbone):
         return keras.Model(inputs, pooled, name=f"{self.name}_{self.input_size}")
 
     def pretrained(self, image_shape):
-        """ImageNet weights from Keras's cache, or (``weights=None``) one fixed random draw.
+        """ImageNet weights from Keras's cache, or (``weights=None``) one fixed random draw,
+        its BatchNormalization uncalibrated: :meth:`calibrated` calibrates it on a sample as the
+        random twins are.
         EfficientNet's ImageNet network has one layer more than its random one (a rescaling by
         the ImageNet spread), so it is built with ``weights="imagenet"``, never copied into."""
         self.check_images(image_shape)

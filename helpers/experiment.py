@@ -148,7 +148,7 @@ def pixel_logreg(x, y, val, seed: int = 0):
     lr = clf[-1]
     return (lambda images: clf.predict(flatten_pixels(images))), {
         "choice": f"C={lr.C}", "val_accuracy": float(val_acc),
-        "trainable_params": int(lr.coef_.size + lr.intercept_.size)}
+        "trainable_params": int(lr.coef_.size + lr.intercept_.size), "pipeline": clf}
 
 
 def _image_dataset(x, y, batch_size, seed, flip):
@@ -301,8 +301,12 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate,
 def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = None,
              step_limits=(MIN_STEPS, MAX_STEPS), batch_size: int = 32,
              test_images: int | None = 2000, val_images: int = 500,
-             learning_rates=None, backbone=backbones.SOURCE_CNN) -> dict:
+             learning_rates=None, backbone=backbones.SOURCE_CNN, return_model: bool = False):
     """Train one contender on one few-shot sample of ``task``; return its measured results.
+
+    ``return_model=True`` returns ``(row, trained)`` instead: ``trained`` holds what made the
+    row's predictions (``helpers.final_model.as_keras_model`` turns it into one Keras model), so
+    a model exported from it is the one measured, not a retrained look-alike.
 
     ``learning_rates`` overrides the candidates of the scratch model or of fine-tuning.
     ``backbone`` (``helpers.backbones``) is the network the four networks start from: the
@@ -345,7 +349,7 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
         pred = model.predict(x_test, batch_size=512, verbose=0).argmax(1)
         train_pred = model.predict(x, batch_size=512, verbose=0).argmax(1)
         info["trainable_params"] = _trainable(model)
-    return {
+    row = {
         "task": task.name, "strategy": strategy, "per_class": per_class, "seed": seed,
         "train_images": int(len(y)), "sample": sample_fingerprint(x, y),
         "steps": steps if strategy in NETWORKS else 0,
@@ -358,6 +362,13 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, steps: int | None = 
         **({} if backbone == backbones.SOURCE_CNN else
            {"backbone": backbone.name, "weights": backbone.weights_label}),
     }
+    if not return_model:
+        return row
+    trained = ({"pipeline": info["pipeline"]} if strategy == "pixel_logreg" else
+               {"model": model} if strategy in ("scratch", "fine_tuning") else
+               {"layer": layer, "extractor": ext, "head": head, "scale": scale, "x_aug": x_aug})
+    return row, dict(trained, strategy=strategy, image_shape=tuple(x.shape[1:]),
+                     num_classes=task.num_classes)
 
 
 def sample_budget(task, per_class):

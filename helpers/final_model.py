@@ -1,9 +1,10 @@
-"""Notebook 08: the contender the recommendation names, trained once more as one Keras model
-that takes images and gives class probabilities, so it can be exported and used on new images.
+"""Notebook 08: the contender the recommendation names, as one Keras model that takes images and
+gives class probabilities, so it can be exported and used on new images.
 
-The comparison (``helpers.capstone``) keeps only scores; this module trains the chosen contender
-with notebook 06's own code (``helpers.experiment``), on the same kind of sample, and wraps what
-it returns into a single ``keras.Model``:
+The comparison (``helpers.capstone``) keeps only scores. This module runs the chosen contender
+through notebook 06's own code once more (``experiment.run_cell(..., return_model=True)``): the
+row it returns is that model's measurement, and what it trained is wrapped, unchanged, into a
+single ``keras.Model``, so the model exported is the model measured:
 
 - fine-tuning and the scratch CNN already are such models (a copy is returned, so later runs that
   reuse traced models cannot change it);
@@ -11,15 +12,18 @@ it returns into a single ``keras.Model``:
   holding the training features' mean and spread, and the trained head;
 - logistic regression on pixels is one ``Dense`` layer with a softmax: the scaler's mean and
   spread folded into the weights, so the exported model needs no scikit-learn.
+
+Every choice here reads validation accuracy only (:func:`chosen_strategy`); the test images are
+read once, for the row's score.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from helpers import backbones, data, experiment, features, models
+from helpers import backbones, experiment, features
 
-__all__ = ["train_chosen", "chosen_strategy", "logistic_regression_as_keras"]
+__all__ = ["train_chosen", "chosen_strategy", "as_keras_model", "logistic_regression_as_keras"]
 
 
 def _copy(model):
@@ -51,60 +55,65 @@ def logistic_regression_as_keras(pipeline, image_shape, num_classes: int):
     return model
 
 
-def _feature_model(task, x_aug, y_aug, val_images, steps, batch_size, seed, pretrained, backbone):
+def _feature_model(trained):
+    """Extractor, standardisation and head of a feature contender as one model. The mean and
+    spread are ``experiment.standardizer``'s, computed from the same training features; checked
+    against the function the head was trained with."""
     import keras
 
-    layer, ext, head, scale, info = experiment.feature_extraction(
-        task, x_aug, y_aug, val_images, steps, batch_size, seed, pretrained=pretrained,
-        backbone=backbone)
-    train_f = features.extract_features(ext, x_aug)
-    mean = train_f.mean(axis=0)
-    # the head reads scale(f) = (f - mean) / sd (experiment.standardizer); sd from two points
-    probe = np.stack([mean, mean + 1.0])
-    sd = 1.0 / (scale(probe)[1] - scale(probe)[0])
-    inputs = keras.Input(shape=x_aug.shape[1:])
+    ext, head, scale = trained["extractor"], trained["head"], trained["scale"]
+    train_f = features.extract_features(ext, trained["x_aug"])
+    mean, sd = train_f.mean(axis=0), train_f.std(axis=0)
+    sd = np.maximum(sd, 1e-2 * max(float(np.median(sd)), 1e-12))    # experiment.standardizer's floor
+    if not np.allclose((train_f[:16] - mean) / sd, scale(train_f[:16]), rtol=1e-4, atol=1e-4):
+        raise RuntimeError("final_model's standardisation no longer matches experiment.standardizer")
+    inputs = keras.Input(shape=trained["image_shape"])
     x = _copy(ext)(inputs)
-    x = keras.layers.Normalization(mean=mean, variance=sd ** 2, name="standardize")(x)
+    x = keras.layers.Normalization(mean=mean, variance=np.square(sd), name="standardize")(x)
     outputs = _copy(head)(x)
-    return keras.Model(inputs, outputs, name=f"{'pretrained' if pretrained else 'random'}_features"), info
+    name = "feature_extraction" if trained["strategy"] == "feature_extraction" else "random_features"
+    return keras.Model(inputs, outputs, name=name)
+
+
+def as_keras_model(trained: dict):
+    """What ``experiment.run_cell(..., return_model=True)`` trained, as one Keras model from
+    images (as the task stores them) to class probabilities."""
+    strategy = trained["strategy"]
+    if strategy in ("scratch", "fine_tuning"):
+        return _copy(trained["model"])
+    if strategy == "pixel_logreg":
+        return logistic_regression_as_keras(trained["pipeline"], trained["image_shape"],
+                                            trained["num_classes"])
+    return _feature_model(trained)
 
 
 def train_chosen(task, strategy: str, per_class, seed: int = 0, backbone=backbones.SOURCE_CNN,
-                 steps: int | None = None, batch_size: int = 32, val_images: int = 500):
+                 steps: int | None = None, batch_size: int = 32, val_images: int = 500,
+                 test_images: int | None = None):
     """Train ``strategy`` (one of ``experiment.STRATEGIES``) on the few-shot sample of ``task``
-    that ``experiment.run_cell`` draws for ``per_class`` and ``seed``, with every choice made on
-    validation as there. Returns ``(model, info)``: a Keras model from images (as ``task`` stores
-    them) to class probabilities, and what was chosen."""
+    for ``per_class`` and ``seed`` with ``experiment.run_cell`` itself (every choice made on
+    validation, as there). Returns ``(model, info)``: a Keras model from images (as ``task``
+    stores them) to class probabilities, and what was chosen, with ``info["row"]``, the run's
+    measured row (its ``accuracy`` is this model's, on the first ``test_images`` test images;
+    ``None``: all of them)."""
     if strategy not in experiment.STRATEGIES:
         raise ValueError(f"strategy must be one of {experiment.STRATEGIES}, not {strategy!r}")
-    x, y = data.few_shot(task.x_train, task.y_train, experiment.sample_budget(task, per_class), seed=seed)
-    val = (task.x_val[:val_images], task.y_val[:val_images])
-    steps = int(steps or experiment.training_steps(len(y), batch_size))
-    flip = task.meta.get("flip_preserves_label", True)
-    if strategy in ("scratch", "fine_tuning"):
-        train = experiment.scratch_cnn if strategy == "scratch" else experiment.fine_tuning
-        model, info = train(task, x, y, val, steps, batch_size, seed, backbone=backbone)
-        return _copy(model), info
-    x_aug, y_aug = experiment.augmented_copies(x, y, experiment.AUG_COPIES, seed, flip)
-    if strategy == "pixel_logreg":
-        clf, val_acc = features.probe(features.flatten_pixels(x_aug), y_aug,
-                                      features.flatten_pixels(val[0]), val[1], seed,
-                                      c_values=experiment.PIXEL_C, max_iter=1000)
-        model = logistic_regression_as_keras(clf, x.shape[1:], task.num_classes)
-        return model, {"choice": f"C={clf[-1].C}", "val_accuracy": float(val_acc)}
-    models.set_seed(seed)
-    return _feature_model(task, x_aug, y_aug, val_images, steps, batch_size, seed,
-                          strategy == "feature_extraction", backbone)
+    row, trained = experiment.run_cell(task, strategy, per_class, seed, steps=steps,
+                                       batch_size=batch_size, val_images=val_images,
+                                       test_images=test_images, backbone=backbone,
+                                       return_model=True)
+    model = as_keras_model(trained)
+    return model, {"choice": row["choice"], "val_accuracy": row["val_accuracy"], "row": row}
 
 
-def chosen_strategy(compared: dict) -> str:
-    """The contender the recommendation points to for one budget of ``capstone.comparison``:
-    the best transfer strategy when it is ahead of every control, the control ahead of it when
-    transfer is behind, and, when the seeds can't tell, whichever of the two has the higher mean
-    (a tie is a free choice, so the numbers may break it)."""
-    if compared["verdict"] == "ahead":
-        return compared["transfer"]
-    if compared["verdict"] == "behind":
-        return compared.get("leading_control") or compared["control"]
-    p = compared["transfer_vs_control"]
-    return compared["transfer"] if p["mean_a"] >= p["mean_b"] else compared["control"]
+def chosen_strategy(compared: dict, rows, weights: str | None = "imagenet") -> str:
+    """The contender to train finally and export for one budget of ``capstone.comparison``: the
+    one ``capstone.recommendation`` recommends there (the same function decides, so the words
+    and the exported model cannot disagree). Every choice between contenders reads mean
+    *validation* accuracy over the seeds: "can't tell" takes whichever of the best transfer
+    strategy and the best control validation ranks higher, "behind" the control validation ranks
+    best among those ahead, random weights the contender validation ranks best. Test accuracy
+    chooses nothing; it is reported."""
+    from helpers import capstone
+
+    return capstone._overall(compared, rows, weights)[1]

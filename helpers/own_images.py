@@ -38,6 +38,8 @@ SHOWN_SKIPS = 20
 BACKBONE_CHOICES = ("auto", "source_cnn", "MobileNetV2", "EfficientNetB0")
 PHOTO_SIZE = 96                 # MobileNetV2 has ImageNet weights at 96 px; quick on a CPU
 EXAMPLE_MARKER = ".stand-in.json"
+# Folder names that mean a split made elsewhere, not a class (the course makes its own splits).
+SPLIT_NAMES = {"train", "training", "val", "valid", "validation", "test", "testing", "dev"}
 
 
 class FolderError(ValueError):
@@ -161,7 +163,87 @@ def _check_top_folder(root: Path) -> tuple[list[Path], list[Path]]:
     if not classes:
         raise FolderError(f"{root} is empty. Fix: make one subfolder per class in it and put "
                           "each class's images in its subfolder.")
+    _check_layout(root, classes)
     return classes, loose
+
+
+def _has_image(folder: Path) -> bool:
+    """Whether any visible file under ``folder`` has an image's suffix (stops at the first)."""
+    for _, dirs, names in os.walk(folder):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        if any(n.lower().endswith(IMAGE_SUFFIXES) and not n.startswith(".") for n in names):
+            return True
+    return False
+
+
+def _image_subfolders(folder: Path) -> list[Path]:
+    """The visible subfolders of ``folder`` that hold images (at any depth), by name."""
+    try:
+        subs = sorted((e for e in folder.iterdir() if e.is_dir() and not e.name.startswith(".")),
+                      key=lambda e: e.name)
+    except OSError:
+        return []
+    return [e for e in subs if _has_image(e)]
+
+
+def _is_split(folder: Path) -> bool:
+    return folder.name.lower() in SPLIT_NAMES
+
+
+def _classes_below(folder: Path, depth: int = 0) -> Path | None:
+    """The first folder at or below ``folder`` whose image subfolders look like classes: two or
+    more, not named like splits. A split layout is followed into its training split, a single
+    subfolder into itself; None when there is none."""
+    subs = _image_subfolders(folder)
+    splits = [e for e in subs if _is_split(e)]
+    if depth > 4 or not subs:
+        return None
+    if splits:
+        train = next((e for e in splits if e.name.lower().startswith("train")), splits[0])
+        return _classes_below(train, depth + 1)
+    if len(subs) >= 2:
+        return folder
+    return _classes_below(subs[0], depth + 1)
+
+
+def _point_at(target: Path | None) -> str:
+    if target is None:
+        return ("Fix: make a folder with one subfolder per class, the images of each class in "
+                "its subfolder, and point IMAGE_DIR at it.")
+    names = ", ".join(e.name for e in _image_subfolders(target)[:6])
+    return f"Fix: point IMAGE_DIR at {target} (its subfolders {names} become the classes)."
+
+
+def _check_layout(root: Path, classes: list[Path]) -> None:
+    """FolderError, pointing at the folder to use, when the class folders are not classes:
+    splits (train/val/test) made elsewhere, the classes one level down (the same subfolder
+    names in every folder), or a single folder with the classes inside it."""
+    own_splits = ("The course makes its own training, validation and test splits from one folder "
+                  "of classes (the test split fixed by the seed), so give it the classes, not "
+                  "splits made elsewhere.")
+    splits = [c for c in classes if _is_split(c)]
+    if splits and (len(splits) >= 2 or any(_image_subfolders(c) for c in splits)):
+        target = _classes_below(root)
+        raise FolderError(
+            f"The subfolders of {root} are named like splits ({', '.join(c.name for c in splits)}), "
+            f"not classes: each would be read as one class. {own_splits} {_point_at(target)}"
+            + (" The images in the other split folders are then not used; to use them too, move "
+               "them into the class folders there." if target is not None else ""))
+    inner = [{e.name for e in _image_subfolders(c)} for c in classes]
+    shared = set.intersection(*inner) if len(classes) >= 2 else set()
+    if len(shared) >= 2 and not all(name.lower() in SPLIT_NAMES for name in shared):
+        target = _classes_below(classes[0])
+        raise FolderError(
+            f"Every subfolder of {root} ({', '.join(c.name for c in classes[:6])}) holds subfolders "
+            f"with the same names ({', '.join(sorted(shared)[:6])}): those look like the classes, "
+            f"one level down. {_point_at(target)} If instead they are groups within each class, "
+            "move their images up into the class folder.")
+    if len(classes) == 1:
+        target = _classes_below(classes[0])
+        if target is not None:
+            raise FolderError(
+                f"{root} has one subfolder, {classes[0].name!r}, so it would be read as one class; "
+                f"the classes look further down. {_point_at(target)}")
 
 
 def _check_classes(report: FolderReport, min_per_class: int) -> None:
@@ -454,7 +536,7 @@ def choose_backbone(report: FolderReport, requested: str = "auto") -> BackboneCh
                               f"{name} with ImageNet weights ({why}), at {PHOTO_SIZE}x{PHOTO_SIZE} RGB.{grey}")
     return BackboneChoice(name, PHOTO_SIZE, 3, "random", (
         f"{name} has RANDOM weights here: ImageNet weights cannot be had now: {why}. Its "
-        "features carry no pretraining, so comparing it with the controls measures only the "
-        f"architecture, not transfer. Fix: copy the file {applications.weights_filename(name, PHOTO_SIZE)} "
+        "features carry no pretraining, so no verdict on transfer is possible: comparing it with "
+        "the controls measures the architecture and the luck of one random draw. Fix: copy the file {applications.weights_filename(name, PHOTO_SIZE)} "
         f"into {config.keras_home() / 'models'}/ ($KERAS_HOME/models/), or run once with a "
         f"network, then run again.{grey}"))

@@ -6,7 +6,7 @@
 curve = {}
 for b in budgets:
     best = experiment.best_on_validation(curve_summary, task.name, b, experiment.STRATEGIES, rows)
-    curve[b] = experiment.cell(curve_summary, task.name, b, best)["accuracy_mean"]
+    curve[b] = experiment.cell(curve_summary, task.name, b, best)["val_accuracy_mean"]
 my_budget = next(b for b in budgets if curve[b] >= 0.95 * max(curve.values()))
 
 # %% 08-2

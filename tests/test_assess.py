@@ -1,5 +1,10 @@
 """``python -m helpers assess``: a generated folder of PNGs through the whole command, bad input
-(exit code 2, one clear line), and an earlier report that survives a failed run."""
+(exit code 2, one clear line), an earlier report that survives a failed run, and an ``--out``
+that is never a folder the command did not write."""
+
+import os
+import stat
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -71,7 +76,27 @@ def test_a_folder_through_the_command(tmp_path, capsys):
     assert (out / "model" / "saved_model.pb").is_file()
     assert (out / "model" / "class_names.txt").read_text().split() == list(CLASSES)
     assert "Recommendation:" in stdout
+    assert "assessment" not in err and "it/s" not in err and "%|" not in err, err   # --quiet: no bars
     assert not list(tmp_path.glob(".report.*"))                   # no temporary folder left
+    assert (out / assess.MARKER).is_file()                        # a report, so it may be replaced
+    mode = stat.S_IMODE(out.stat().st_mode)                        # not mkdtemp's 0700
+    assert mode == 0o777 & ~_umask() and mode & 0o055, oct(mode)
+    # what the numbers are: test is said, and the choices read validation
+    assert "*test*" in text and "validation accuracy only" in text
+    assert "pretrained (test)" in text and "test difference" in text
+    chosen = text.split("## The chosen model")[1]
+    assert "the recommendation names" in chosen and "*test* accuracy" in chosen
+    # run again into the same folder: the earlier report is replaced
+    rc, _, err = _run([folder, "--budgets", "1", "--seeds", "1", "--steps", "10", "--out", out,
+                       "--quiet"], capsys)
+    assert rc == 0, err[-3000:]
+    assert "budgets 1 labels per class" in (out / "report.md").read_text()
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 @pytest.mark.parametrize("layout, message", [
@@ -116,6 +141,7 @@ def test_a_failed_run_leaves_the_earlier_report(tmp_path, capsys):
     out = tmp_path / "report"
     out.mkdir()
     (out / "report.md").write_text("the earlier report\n")
+    (out / assess.MARKER).write_text("")
     # the folder is fine, but its classes hold fewer training images than the smallest budget:
     # that is found after the images are loaded, inside the run
     rc, _, err = _run([folder, "--budgets", "40", "--out", out], capsys)
@@ -125,6 +151,89 @@ def test_a_failed_run_leaves_the_earlier_report(tmp_path, capsys):
     # a folder that does not exist fails before anything starts, and leaves it too
     rc, _, err = _run([tmp_path / "nowhere", "--out", out], capsys)
     assert rc == 2 and (out / "report.md").read_text() == "the earlier report\n"
+
+
+@pytest.mark.parametrize("where", ["IMAGE_DIR", "inside", "holds", "photos", "file"])
+def test_an_out_that_is_not_a_report_is_never_replaced(tmp_path, capsys, where):
+    folder = make_folder(tmp_path / "shapes", per_class=4)
+    before = sorted(str(p) for p in tmp_path.rglob("*"))
+    out, message = {
+        "IMAGE_DIR": (folder, "is IMAGE_DIR"),
+        "inside": (folder / "circle", "is inside IMAGE_DIR"),
+        "holds": (tmp_path, "holds IMAGE_DIR"),
+        "photos": (tmp_path / "my_photos", "not empty and not an earlier report"),
+        "file": (tmp_path / "notes.md", "is a file"),
+    }[where]
+    if where == "photos":
+        out.mkdir()
+        (out / "holiday.jpg").write_bytes(b"a photo")
+        before = sorted(str(p) for p in tmp_path.rglob("*"))
+    elif where == "file":
+        out.write_text("my notes\n")
+        before = sorted(str(p) for p in tmp_path.rglob("*"))
+    rc, _, err = _run([folder, "--budgets", "1", "--seeds", "1", "--steps", "10", "--out", out,
+                       "--quiet"], capsys)
+    lines = err.strip().splitlines()
+    assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: --out"), err
+    assert message in lines[0] and "fix" in lines[0], lines[0]
+    assert sorted(str(p) for p in tmp_path.rglob("*")) == before    # nothing deleted, nothing left
+
+
+def test_an_empty_out_folder_is_used(tmp_path):
+    out = tmp_path / "empty"
+    out.mkdir()
+    assess.check_out(out, tmp_path / "shapes")                        # no error
+    assess.check_out(tmp_path / "new" / "report", tmp_path / "shapes")
+
+
+def test_help_names_the_defaults_without_the_courses_root(capsys):
+    with pytest.raises(SystemExit) as done:
+        cli.main(["assess", "--help"])
+    assert done.value.code == 0
+    assert "build/assess" in capsys.readouterr().out
+
+
+def test_the_learning_curve_goes_to_dask_workers_with_an_absolute_path(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from helpers.tools import runner
+
+    seen = {}
+
+    def fake_map(func, roots, *rest, **kwargs):
+        seen["roots"] = roots
+        return [[] for _ in roots]
+
+    monkeypatch.setattr(runner, "map_on_dask", fake_map)
+    (tmp_path / "shapes").mkdir()
+    monkeypatch.chdir(tmp_path)
+    report = SimpleNamespace(root=Path("shapes"))
+    choice = SimpleNamespace(name="source_cnn", image_size=28, channels=1)
+    assess.curve_rows(report, None, choice, SimpleNamespace(weights_label="course"), [1], 1, 0, {},
+                      jobs=2, progress=False)
+    assert seen["roots"] and all(r == str((tmp_path / "shapes").resolve()) for r in seen["roots"])
+
+
+def test_a_failed_download_shows_the_fallbacks_message_only(monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from helpers import backbones
+
+    def fallback(net):
+        print("Note: MobileNetV2's ImageNet weights could not be downloaded (no network); "
+              "it has RANDOM weights.")
+        return SimpleNamespace(name=net.name, weights=None, weights_label="random")
+
+    monkeypatch.setattr(backbones, "with_available_weights", fallback)
+    net = SimpleNamespace(name="MobileNetV2", weights="imagenet", weights_label="imagenet")
+    got, note = assess.with_weights_note(net, "MobileNetV2 with ImageNet weights (cached), at 96x96 RGB.")
+    assert got.weights_label == "random"
+    assert "RANDOM weights" in note and "with ImageNet weights" not in note
+    captured = capsys.readouterr()
+    assert captured.out == "" and "RANDOM weights" in captured.err
+    # when the weights come, choose_backbone's note stands
+    monkeypatch.setattr(backbones, "with_available_weights", lambda n: n)
+    assert assess.with_weights_note(net, "with ImageNet weights")[1] == "with ImageNet weights"
 
 
 def test_budgets_are_parsed_and_checked():

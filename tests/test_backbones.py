@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import applications, backbones, data, experiment
+from helpers import applications, backbones, capstone, data, experiment, features
 
 TINY = backbones.keras_application("MobileNetV2", 32, weights=None)   # the smallest it accepts
 
@@ -167,3 +167,45 @@ def test_imagenet_weights_from_keras_cache_load_offline(monkeypatch, tmp_path):
     assert tuple(model.input.shape[1:]) == (28, 28, 1)
     loaded = [w for layer in backbones._weighted(model) for w in layer.get_weights()]
     assert all(np.array_equal(a, b) for a, b in zip(loaded, saved.get_weights(), strict=True))
+
+
+def _bn_stats(model):
+    return [np.asarray(v) for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)
+            for v in (layer.moving_mean, layer.moving_variance)]
+
+
+def test_the_fixed_random_draw_is_calibrated_as_the_twins_are():
+    """With random weights, the stand-in for pretrained weights gets its BatchNormalization
+    statistics from the sample exactly as a random twin does; pretrained weights keep theirs."""
+    shape = (20, 20, 3)
+    x = _tiny_task().x_train[:6]
+    drawn = TINY.pretrained(shape)
+    assert all(np.allclose(m, 0) for m in _bn_stats(drawn)[:1])            # uncalibrated: mean 0
+    calibrated = TINY.calibrated(drawn, x)
+    by_hand = features.calibrate_batchnorm(TINY.pretrained(shape), x)
+    assert calibrated is drawn
+    assert all(np.allclose(a, b) for a, b in zip(_bn_stats(calibrated), _bn_stats(by_hand), strict=True))
+    assert not np.allclose(_bn_stats(calibrated)[0], 0)
+    twin = features.calibrate_batchnorm(TINY.random_init(3, shape), x)
+    assert [a.shape for a in _bn_stats(twin)] == [a.shape for a in _bn_stats(calibrated)]
+    source = backbones.SOURCE_CNN.pretrained()
+    before = _bn_stats(source)
+    assert backbones.SOURCE_CNN.calibrated(source, np.zeros((4, 28, 28, 1), "float32")) is source
+    assert all(np.array_equal(a, b) for a, b in zip(before, _bn_stats(source), strict=True))
+
+
+def test_assessment_with_random_weights_calibrates_both_arms(monkeypatch):
+    monkeypatch.setenv("TLW_OFFLINE", "1")
+    seen = []
+    original = backbones.KerasApplication.calibrated
+
+    def spy(self, model, images):
+        seen.append(len(images))
+        return original(self, model, images)
+
+    monkeypatch.setattr(backbones.KerasApplication, "calibrated", spy)
+    found = capstone.assessment(_tiny_task(), TINY, budgets=[2], seeds=range(3), val_images=12,
+                                test_images=12)
+    assert seen == [6, 6, 6]                                   # each seed's sample: 2 × 3 classes
+    assert [p["per_class"] for p in found] == [2] and found[0]["n"] == 3
+    assert "random backbone (one fixed draw)" in capstone.format_assessment(found, "random")

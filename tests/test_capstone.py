@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import pytest
 
-from helpers import backbones, capstone, data, experiment
+from helpers import backbones, capstone, data, experiment, stats
 
 
 def _rows(test: dict, val: dict | None = None, budgets=(1, 5, 20), seeds: int = 5):
@@ -63,7 +63,7 @@ def test_transfer_behind_the_best_control_is_called_negative_transfer():
                   "scratch": _rising(0.50, 0.15), "feature_extraction": _flat(0.45),
                   "fine_tuning": _flat(0.42)})
     text = capstone.recommendation(rows, weights="imagenet")
-    assert "transfer does not pay here: the best control (scratch CNN (random init)) is ahead" in text
+    assert "transfer does not pay here: a control (scratch CNN (random init)) is ahead" in text
     assert "negative transfer" in text
     assert "Recommendation: transfer does not pay here" in text
     assert "The curve still rises: more labels would help (scratch CNN" in text
@@ -109,8 +109,11 @@ def test_labels_needed_is_the_smallest_budget_near_the_best():
 def test_comparison_agrees_with_notebook_06s_verdicts():
     rows = _ahead_rows()
     for mine, theirs in zip(capstone.comparison(rows), experiment.verdicts(rows), strict=True):
-        for key in ("per_class", "transfer", "control", "verdict", "transfer_vs_control", "transfer_vs_each"):
+        for key in ("per_class", "transfer", "control", "verdict"):
             assert mine[key] == theirs[key], key
+        unjudged = {c: {k: v for k, v in p.items() if k != "why"} for c, p in mine["transfer_vs_each"].items()}
+        assert unjudged == theirs["transfer_vs_each"]
+        assert all(p["why"] == "" for p in mine["transfer_vs_each"].values())
 
 
 def test_comparison_chooses_on_validation_never_on_test():
@@ -187,4 +190,143 @@ def test_assessment_pairs_pretrained_and_random_weights_per_budget():
                                 val_images=60, test_images=100)
     assert [p["per_class"] for p in found] == [1, 2] and all(p["n"] == 2 for p in found)
     assert all(p["verdict"] in ("ahead", "behind", "can't tell") for p in found)
-    assert "2 labels per class: pretrained features" in capstone.format_assessment(found, "course")
+    text = capstone.format_assessment(found, "course")
+    assert "2 labels per class, test accuracy: pretrained features" in text
+    assert all(p["verdict"] == "can't tell" for p in found) and "too few seeds (2" in text
+
+
+# ---------------------------------------------------------------- random weights: no claim about pretraining
+
+def _behind_rows():
+    return _rows({"pixel_logreg": _flat(0.40), "random_features": _flat(0.35),
+                  "scratch": _rising(0.50, 0.15), "feature_extraction": _flat(0.45),
+                  "fine_tuning": _flat(0.42)})
+
+
+def _cant_tell_rows():
+    swing = [0.10, -0.10, 0.08, -0.09, 0.02]
+    return _rows({"pixel_logreg": _flat(0.40), "random_features": _flat(0.35), "scratch": _flat(0.60),
+                  "feature_extraction": lambda b, seed: 0.60 + swing[seed], "fine_tuning": _flat(0.55)})
+
+
+@pytest.mark.parametrize("make", [_ahead_rows, _behind_rows, _cant_tell_rows])
+def test_random_weights_give_no_verdict_on_pretraining(make):
+    rows = make()
+    for weights in ("random", None):
+        text = capstone.recommendation(rows, weights=weights)
+        for sentence in text.splitlines():
+            for claim in ("transfer pays", "does not pay", "pretrained", "negative transfer"):
+                assert claim not in sentence, (claim, sentence)
+        assert "no pretraining was measured" in text.lower()
+        assert "random backbone (one fixed draw)" in text
+        assert "To measure it, make the ImageNet weights available" in text
+    assert "transfer pays" in capstone.recommendation(_ahead_rows(), weights="imagenet")
+
+
+def test_random_weights_name_the_contenders_for_what_they_are():
+    names = capstone.display_labels("random")
+    assert names["feature_extraction"] == "feature extraction, random backbone (one fixed draw)"
+    assert names["random_features"] == "feature extraction, random twins (a new draw per seed)"
+    assert not any("pretrained" in label for label in names.values())
+    assert capstone.display_labels("imagenet") == experiment.LABELS
+    p = dict(stats.paired([0.6, 0.7, 0.65], [0.5, 0.52, 0.6]), per_class=5, why="")
+    text = capstone.format_assessment([p], weights="random")
+    assert "pretrained" not in text and "random backbone (one fixed draw)" in text
+    fig = capstone.plot_learning_curve(_ahead_rows(), weights="random")
+    legend = [t.get_text() for ax in fig.axes if ax.get_legend() for t in ax.get_legend().get_texts()]
+    assert legend and not any("pretrained" in t for t in legend)
+
+
+# ---------------------------------------------------------------- budgets a folder allows
+
+def _task(train_counts, test_per_class=3):
+    y_train = np.repeat(np.arange(len(train_counts)), train_counts)
+    y_test = np.repeat(np.arange(len(train_counts)), test_per_class)
+    x = np.zeros((len(y_train), 2, 2, 1), "float32")
+    xt = np.zeros((len(y_test), 2, 2, 1), "float32")
+    return data.Task("own", "", [f"class{i}" for i in range(len(train_counts))],
+                     x, y_train, xt, y_test, xt, y_test)
+
+
+def test_usable_budgets_drop_what_a_class_cannot_sample_and_name_it():
+    task = _task([12, 4, 9])
+    task.class_names = ["cat", "owl", "dog"]
+    kept, note = capstone.usable_budgets(task, [1, 5, 20])
+    assert kept == [1, "all"]
+    assert "'owl' has only 4 training images" in note and "5, 20" in note
+    assert "LABEL_BUDGETS" in note and "--budgets" in note and "add images to 'owl'" in note
+    assert capstone.usable_budgets(task, [1, 2]) == ([1, 2], "")
+    assert capstone.usable_budgets(task, [4])[0] == ["all"]         # 4 of owl = the whole split
+
+
+def test_usable_budgets_keep_the_whole_split_as_a_number_when_classes_are_even():
+    task = _task([4, 4])
+    assert capstone.usable_budgets(task, [1, 4]) == ([1, 4], "")
+    kept, note = capstone.usable_budgets(task, [1, 5, 20])
+    assert kept == [1, 4] and "5, 20" in note
+    with pytest.raises(ValueError, match="budgets"):
+        capstone.usable_budgets(task, [0])
+
+
+# ---------------------------------------------------------------- choices on validation only
+
+def test_labels_needed_reads_validation_not_test():
+    """Validation says 5 is enough; test says only 20 is. The choice follows validation."""
+    rows = _rows({"pixel_logreg": _flat(0.3), "feature_extraction": lambda b, s: {1: .3, 5: .5, 20: .9}[b]})
+    for r in rows:
+        r["val_accuracy"] = {1: 0.5, 5: 0.88, 20: 0.9}[r["per_class"]] if r["strategy"] != "pixel_logreg" else 0.2
+    assert capstone.labels_needed(rows, strategy="feature_extraction") == 5
+    assert capstone.labels_needed(rows) == 5
+    text = capstone._curve_sentence(rows, "feature_extraction", "imagenet")
+    assert "mean validation accuracy" in text and "mean test accuracy" in text
+
+
+def test_leading_control_and_the_undecided_choice_read_validation():
+    """Two controls beat transfer on test; validation ranks pixels first, test ranks scratch first."""
+    rows = _rows({"pixel_logreg": lambda b, s: 0.60 + NOISE[s] / 4, "random_features": _flat(0.30),
+                  "scratch": _flat(0.80), "feature_extraction": _flat(0.40), "fine_tuning": _flat(0.35)},
+                 val={"pixel_logreg": 0.7, "random_features": 0.3, "scratch": 0.5,
+                      "feature_extraction": 0.4, "fine_tuning": 0.35})
+    found = capstone.comparison(rows)
+    assert all(c["verdict"] == "behind" for c in found)
+    assert {c["leading_control"] for c in found} == {"pixel_logreg"}
+    swing = [0.10, -0.10, 0.08, -0.09, 0.02]
+    rows = _rows({"pixel_logreg": _flat(0.70), "random_features": _flat(0.3), "scratch": _flat(0.3),
+                  "feature_extraction": lambda b, s: 0.60 + swing[s], "fine_tuning": _flat(0.3)},
+                 val={"pixel_logreg": 0.5, "random_features": 0.3, "scratch": 0.3,
+                      "feature_extraction": 0.6, "fine_tuning": 0.3})
+    text, chosen = capstone._overall(capstone.comparison(rows)[-1], rows, "imagenet")
+    assert "can't tell" in text and chosen == "feature_extraction"    # test would pick pixels
+
+
+# ---------------------------------------------------------------- verdicts need enough seeds
+
+def test_identical_differences_on_few_seeds_are_no_verdict():
+    rows = _rows({"pixel_logreg": _flat(0.5), "feature_extraction": _flat(0.75)}, seeds=3)
+    c = capstone.comparison(rows)[0]
+    assert stats.paired([.75, .75, .75], [.5, .5, .5])["verdict"] == "ahead"      # notebook 06's rule
+    assert c["verdict"] == "can't tell" and "same difference" in c["why"]
+    assert "can't tell: every seed gave the same difference" in capstone.recommendation(rows, "imagenet")
+    assert capstone.comparison(_rows({"pixel_logreg": _flat(0.5), "feature_extraction": _flat(0.75)},
+                                     seeds=5))[0]["verdict"] == "ahead"
+
+
+@pytest.mark.parametrize("seeds", [1, 2])
+def test_fewer_than_three_seeds_give_no_verdict(seeds):
+    rows = _rows({"pixel_logreg": lambda b, s: 0.2 + 0.01 * s, "feature_extraction": _flat(0.9)},
+                 seeds=seeds)
+    assert all(c["verdict"] == "can't tell" and "too few seeds" in c["why"]
+               for c in capstone.comparison(rows))
+    text = capstone.recommendation(rows, "imagenet")
+    assert "can't tell: too few seeds" in text and "inf" not in text
+
+
+def test_a_small_test_split_is_named_in_the_words():
+    rows = _ahead_rows()
+    task = _task([20, 20], test_per_class=4)
+    text = capstone.recommendation(rows, "imagenet", task=task)
+    assert "Warning: the test split is small (4 test images of 'class0'" in text
+    assert "not the test set's own sampling error" in text
+    assert "Warning" not in capstone.recommendation(rows, "imagenet", task=_task([20, 20], 10))
+    p = dict(stats.paired([0.6, 0.7, 0.65], [0.5, 0.52, 0.6]), per_class=5, why="")
+    assert "test split is small" in capstone.format_assessment([p], "imagenet", task=task)

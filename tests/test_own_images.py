@@ -301,3 +301,61 @@ def test_every_split_gets_an_image_of_every_class(n, test_fraction, val_fraction
     train, val, test = own_images.split_class(n, np.random.default_rng(0), test_fraction, val_fraction)
     assert min(len(train), len(val), len(test)) >= 1
     assert sorted(np.concatenate([train, val, test])) == list(range(n))
+
+
+# ---------------------------------------------------------------- layouts that are not one folder of classes
+
+def test_split_folders_are_not_classes(tmp_path):
+    """tvt/{train,val}/{cat,dog}: two 'classes' train and val, unless the check points at tvt/train."""
+    for split in ("train", "val"):
+        _folder(tmp_path / "tvt" / split, {"cat": 3, "dog": 3})
+    with pytest.raises(FolderError) as err:
+        scan_folder(tmp_path / "tvt")
+    message = str(err.value)
+    assert f"point IMAGE_DIR at {tmp_path / 'tvt' / 'train'}" in message
+    assert "cat, dog become the classes" in message
+    assert "makes its own training, validation and test splits" in message
+    assert scan_folder(tmp_path / "tvt" / "train").class_names == ["cat", "dog"]
+
+
+@pytest.mark.parametrize("names", [("Training", "Validation", "Test"), ("train", "valid"), ("val", "test")])
+def test_split_names_of_any_spelling_are_caught(tmp_path, names):
+    for split in names:
+        _folder(tmp_path / "d" / split, {"a": 3, "b": 3})
+    with pytest.raises(FolderError, match="named like splits"):
+        scan_folder(tmp_path / "d")
+
+
+def test_one_folder_holding_the_classes_is_pointed_at(tmp_path):
+    """IMAGE_DIR/data/train/{cat,dog,owl}: not 'one class only (data)' but the path to use."""
+    _folder(tmp_path / "imgs" / "data" / "train", {"cat": 3, "dog": 3, "owl": 3})
+    with pytest.raises(FolderError) as err:
+        scan_folder(tmp_path / "imgs")
+    assert f"point IMAGE_DIR at {tmp_path / 'imgs' / 'data' / 'train'}" in str(err.value)
+    assert "one class only" not in str(err.value)
+    _folder(tmp_path / "two" / "photos", {"cat": 3, "dog": 3})
+    with pytest.raises(FolderError, match=f"point IMAGE_DIR at {tmp_path / 'two' / 'photos'}"):
+        scan_folder(tmp_path / "two")
+
+
+def test_the_classes_one_level_down_are_pointed_at(tmp_path):
+    for year in ("2019", "2020"):
+        _folder(tmp_path / "imgs" / year, {"cat": 3, "dog": 3})
+    with pytest.raises(FolderError) as err:
+        scan_folder(tmp_path / "imgs")
+    assert "holds subfolders with the same names (cat, dog)" in str(err.value)
+    assert f"point IMAGE_DIR at {tmp_path / 'imgs' / '2019'}" in str(err.value)
+
+
+def test_splits_inside_each_class_are_one_class_each(tmp_path):
+    """{cat,dog}/{train,test}: the classes are right; their split folders are merged."""
+    for split in ("train", "test"):
+        _folder(tmp_path / "imgs", {f"cat/{split}": 2, f"dog/{split}": 2})
+    report = scan_folder(tmp_path / "imgs")
+    assert report.counts == {"cat": 4, "dog": 4}
+
+
+def test_a_true_single_class_still_says_one_class(tmp_path):
+    _folder(tmp_path / "imgs", {"cat": 4})
+    with pytest.raises(FolderError, match="one class only"):
+        scan_folder(tmp_path / "imgs")

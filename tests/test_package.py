@@ -164,6 +164,49 @@ def test_installed_wheel_runs_a_notebook_from_a_temporary_folder(wheel, tmp_path
     assert after == shipped, f"written into the installed package: {sorted(after - shipped)[:5]}"
 
 
+def _subcommands() -> list[str]:
+    from helpers.tools import cli
+
+    (sub,) = [a for a in cli.build_parser()._actions if a.dest == "command"]
+    return sorted(sub.choices)
+
+
+@pytest.mark.slow
+def test_installed_wheel_runs_every_command_from_a_temporary_folder(wheel, tmp_path):
+    """``python -m helpers`` once installed: every subcommand's --help and ``doctor`` run from a
+    folder outside the repository (the parser must not need paths inside the course's root)."""
+    python, site = _fresh_venv(tmp_path)
+    install = subprocess.run([sys.executable, "-m", "pip", "--disable-pip-version-check", "install",
+                              "-q", "--no-deps", "--no-index", "--target", str(site), str(wheel)],
+                             capture_output=True, text=True, timeout=300)
+    assert install.returncode == 0, install.stderr[-3000:]
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TLW_", "PYTHON", "JUPYTER", "NBGRADER")) and k != "VIRTUAL_ENV"}
+    env.update(TLW_OFFLINE="1", TLW_DATA_DIR=str(data.locate_fashion_mnist(allow_download=False)),
+               XDG_CACHE_HOME=str(tmp_path / "cache"), MPLCONFIGDIR=str(tmp_path / "mpl"))
+    work = tmp_path / "work"
+    work.mkdir()
+
+    def helpers(*args):
+        return subprocess.run([str(python), "-m", "helpers", *args], cwd=work, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    commands = _subcommands()
+    assert {"assess", "doctor", "run"} <= set(commands)
+    for command in [None, *commands]:
+        done = helpers(*([command] if command else []), "--help")
+        assert done.returncode == 0 and "Traceback" not in done.stderr, (command, done.stderr[-3000:])
+        assert "usage: python -m helpers" in done.stdout, command
+    assert "build/assess" in helpers("assess", "--help").stdout
+    doctor = helpers("doctor")
+    assert "Traceback" not in doctor.stderr + doctor.stdout, doctor.stderr[-3000:]
+    assert "source model" in doctor.stdout and doctor.returncode in (0, 1), doctor.stdout[-3000:]
+    # the command was run from the installed package, not from the repository
+    where = subprocess.run([str(python), "-c", "import helpers; print(helpers.__file__)"], cwd=work,
+                           env=env, capture_output=True, text=True, timeout=120)
+    assert Path(where.stdout.strip()).resolve().is_relative_to(site.resolve()), where.stdout
+
+
 # ---------------------------------------------------------------- the Colab cell
 
 def test_there_is_a_notebook_to_check():

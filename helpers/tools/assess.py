@@ -11,6 +11,10 @@ the images the chosen model gets most wrong; and the chosen model, exported with
 ``model.export``. Everything lands in ``--out`` (``build/assess`` by default): ``report.md``,
 the plots, and ``model/``.
 
+``--out`` is only ever replaced when it is missing, empty, or an earlier report of this command
+(every report folder carries the marker file ``.tlw-assess-report``): any other folder, and one
+that is IMAGE_DIR, inside it or holds it, is refused with exit code 2, so it cannot delete photos.
+
 Bad input (a path that does not exist, an empty folder, one class, a flat folder, a class too
 small for the smallest budget, a bad option) stops the command with exit code 2 and one line on
 stderr that names the problem and the fix. The report is written in a temporary folder beside
@@ -21,6 +25,8 @@ earlier report as it was.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import os
 import shutil
 import sys
@@ -33,6 +39,7 @@ from helpers import config, params
 DEFAULT_BUDGETS = "1,5,20"
 DEFAULT_SEEDS = 3
 DEFAULT_OUT = config.BUILD_DIR / "assess"
+MARKER = ".tlw-assess-report"     # in every report folder: only such a folder is ever replaced
 
 
 class UsageError(ValueError):
@@ -57,7 +64,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="fan the learning curve out on the Dask cluster at ADDRESS")
     p.add_argument("--out", default=str(DEFAULT_OUT),
-                   help=f"where the report goes (default: {DEFAULT_OUT.relative_to(config.ROOT)})")
+                   help="where the report goes: a new or empty folder, or an earlier report of this "
+                        "command, which is replaced (default: build/assess in the current folder)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
@@ -109,8 +117,26 @@ def _fmt_interval(p: dict) -> str:
     return f"{p['difference']:+.3f} [{low:+.3f}, {high:+.3f}]"
 
 
+def check_out(out: Path, image_dir) -> None:
+    """UsageError unless ``out`` may receive the report: missing, an empty folder, or an earlier
+    report (it carries ``MARKER``); never IMAGE_DIR, a folder inside it, or one that holds it."""
+    images = Path(image_dir).expanduser().resolve()
+    fix = "fix: give --out a new folder, outside the images"
+    if out == images or out.is_relative_to(images) or images.is_relative_to(out):
+        where = ("is IMAGE_DIR" if out == images else "is inside IMAGE_DIR"
+                 if out.is_relative_to(images) else "holds IMAGE_DIR")
+        raise UsageError(f"--out {out} {where}; the report replaces its folder, so that would "
+                         f"delete images; {fix}")
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} is a file, not a folder; {fix}")
+    if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
+        raise UsageError(f"--out {out} is a folder that is not empty and not an earlier report (it "
+                         f"has no {MARKER} file), and the report would replace it; {fix}")
+
+
 def _replace_folder(tmp: Path, out: Path) -> None:
-    """Move the finished report ``tmp`` to ``out``; an earlier ``out`` is removed only after."""
+    """Move the finished report ``tmp`` to ``out``; an earlier ``out`` (an empty folder or a
+    report, as ``check_out`` made sure) is removed only after."""
     old = None
     if out.exists():
         old = out.with_name(f".{out.name}.old-{os.getpid()}")
@@ -127,8 +153,10 @@ def _replace_folder(tmp: Path, out: Path) -> None:
 
 def main(args) -> int:
     """The command: 0 on success, 2 on bad input (one line on stderr), 1 if the run failed."""
+    out = Path(args.out).expanduser().resolve()
     try:
         opts = check_options(args)
+        check_out(out, args.image_dir)
         from helpers import own_images
 
         try:
@@ -138,10 +166,12 @@ def main(args) -> int:
     except UsageError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    out = Path(args.out).expanduser().resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
     try:
+        tmp.chmod(0o777 & ~_umask())        # mkdtemp makes it 0700: a report is not a secret
+        (tmp / MARKER).write_text("written by `python -m helpers assess`: this folder is replaced "
+                                  "by the next report sent to it\n")
         text = run(report, tmp, backbone=args.backbone, jobs=args.jobs, scheduler=args.scheduler,
                    progress=not args.quiet, **opts)
     except UsageError as err:
@@ -151,10 +181,21 @@ def main(args) -> int:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    try:
+        check_out(out, args.image_dir)       # again: it may have changed during the run
+    except UsageError as err:
+        print(f"error: {err} (the report is left in {tmp})", file=sys.stderr)
+        return 2
     _replace_folder(tmp, out)
     print(text)
     print(f"wrote {out / 'report.md'}, its plots and the exported model {out / 'model'}")
     return 0
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def smallest_budget_fits(task, budgets) -> None:
@@ -185,6 +226,38 @@ def _curve_unit(image_dir: str, choice: dict, seed: int, budget: int, strategy: 
                                    progress=False, **kwargs)
 
 
+def with_weights_note(net, note: str):
+    """``(backbone, what to say about its weights)``: ImageNet weights fetched now if needed; when
+    that fails, the random-weights fallback and its own message (printed on stderr), never
+    ``choose_backbone``'s note that the weights were available."""
+    from helpers import backbones
+
+    if net.weights != "imagenet":
+        return net, note
+    said = io.StringIO()
+    with contextlib.redirect_stdout(said):       # what the fallback says, if the download fails
+        net = backbones.with_available_weights(net)
+    if net.weights_label != "random":
+        return net, note
+    note = said.getvalue().strip().removeprefix("Note: ") or (
+        f"{net.name} has RANDOM weights here: its ImageNet weights could not be had.")
+    print(f"Note: {note}", file=sys.stderr)
+    return net, note
+
+
+def _assessment(capstone, task, net, budgets, seeds, progress: bool, **sizes) -> list:
+    """``capstone.assessment``, its progress bar off when ``progress`` is False (passed through
+    where it takes ``progress``; else its bar on stderr is swallowed)."""
+    import inspect
+
+    if progress:
+        return capstone.assessment(task, net, budgets, seeds, **sizes)
+    if "progress" in inspect.signature(capstone.assessment).parameters:
+        return capstone.assessment(task, net, budgets, seeds, progress=False, **sizes)
+    with contextlib.redirect_stderr(io.StringIO()):
+        return capstone.assessment(task, net, budgets, seeds, **sizes)
+
+
 def curve_rows(report, task, choice, backbone, budgets, seeds, seed: int, kwargs: dict,
                jobs: int = 1, scheduler: str | None = None, progress: bool = True) -> list:
     """The learning curve's rows: here, or fanned out on Dask (one job per budget and contender)."""
@@ -203,7 +276,7 @@ def curve_rows(report, task, choice, backbone, budgets, seeds, seed: int, kwargs
     saved = {k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
     os.environ.update({k: v or "1" for k, v in saved.items()})   # one TensorFlow thread a worker
     try:
-        parts = runner.map_on_dask(_curve_unit, [str(report.root)] * n, [fields] * n, [seed] * n,
+        parts = runner.map_on_dask(_curve_unit, [str(Path(report.root).resolve())] * n, [fields] * n, [seed] * n,
                                    *zip(*units, strict=True), [seed_list] * n, [kwargs] * n,
                                    jobs=jobs, scheduler=scheduler, unit="job",
                                    desc="learning curve on Dask", progress=progress)
@@ -234,8 +307,7 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     budgets = sorted(budgets)
     choice = own_images.choose_backbone(report, backbone)
     net = backbones.named(choice.name, choice.image_size, choice.weights)
-    if net.weights == "imagenet":
-        net = backbones.with_available_weights(net)
+    net, note = with_weights_note(net, choice.note)
     task = own_images.load_task(report, choice.image_size, choice.channels, seed=seed)
     smallest_budget_fits(task, budgets)
     sizes = {"val_images": len(task.y_val), "test_images": len(task.y_test)}
@@ -247,20 +319,22 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
 
     # the transferability assessment: pretrained features against random weights, paired
     assess_budgets = [b for b in budgets if b <= int(np.bincount(task.y_train).min())] or budgets[:1]
-    assessed = capstone.assessment(task, net, assess_budgets, range(seed, seed + max(seeds, 2)), **sizes)
+    assessed = _assessment(capstone, task, net, assess_budgets, range(seed, seed + max(seeds, 2)),
+                           progress, **sizes)
     # the learning curve: every contender of notebook 06 at every budget, paired by seed
     rows = curve_rows(report, task, choice, net, budgets, seeds, seed, kwargs, jobs, scheduler, progress)
     compared = capstone.comparison(rows)
-    advice = capstone.recommendation(rows, net.weights_label)
+    advice = capstone.recommendation(rows, net.weights_label, task=task)
     needed = capstone.labels_needed(rows)
-    strategy = final_model.chosen_strategy(compared[-1])
-    fig = capstone.plot_learning_curve(rows)
+    strategy = final_model.chosen_strategy(compared[-1], rows, net.weights_label)   # the recommended one
+    fig = capstone.plot_learning_curve(rows, weights=net.weights_label)
     fig.savefig(out / "learning_curve.png", dpi=110, bbox_inches="tight")
     plt.close(fig)
 
     # the chosen contender trained once more, its worst mistakes, its export
-    model, info = final_model.train_chosen(task, strategy, budgets[-1], seed, net,
-                                           steps=steps, val_images=sizes["val_images"])
+    model, info = final_model.train_chosen(task, strategy, budgets[-1], seed, net, steps=steps,
+                                           val_images=sizes["val_images"],
+                                           test_images=sizes["test_images"])
     mistakes = capstone.most_confused(lambda x: model.predict(x, verbose=0), task, k=8)
     fig = capstone.plot_most_confused(mistakes)
     fig.savefig(out / "most_confused.png", dpi=110, bbox_inches="tight")
@@ -270,7 +344,7 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     (out / "model" / "class_names.txt").write_text("\n".join(task.class_names) + "\n")
 
     summary = experiment.aggregate(rows)
-    names = experiment.LABELS
+    names = capstone.display_labels(net.weights_label)
     lines = [
         "# Does transfer pay on these images?", "",
         f"Made by `python -m helpers assess` in {time.perf_counter() - started:.0f} s: "
@@ -279,41 +353,50 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
         "## The folder", "", "```", own_images.describe(report), "```", "",
         f"Splits (fixed by seed {seed}; the test images are read only for the final scores): "
         f"{len(task.y_train)} training, {len(task.y_val)} validation, {len(task.y_test)} test images.", "",
-        "## The backbone", "", f"**{net.name}**, {net.weights_label} weights. {choice.note}", "",
+        "Every choice in this report (a layer, a learning rate, the best transfer strategy and "
+        "control at each budget, the contender recommended and exported, the labels needed) reads "
+        "validation accuracy only. Numbers marked *test* are read from the test images, once, to "
+        "report; they choose nothing.", "",
+        "## The backbone", "", f"**{net.name}**, {net.weights_label} weights. {note}", "",
     ]
     if net.weights_label == "random":
         lines += ["**Its weights are random here**: the 'pretrained' contenders start from random "
                   "weights too, so this report cannot show what pretraining would add.", ""]
     lines += ["## Transferability assessment", "",
               "Linear probes on the backbone's features against the same network with random "
-              "weights, on the same samples; differences paired by seed.", "",
-              _table([{"labels/class": p["per_class"], "pretrained": f"{p['mean_a']:.3f}",
-                       "random weights": f"{p['mean_b']:.3f}",
-                       "difference [95% t-interval]": _fmt_interval(p), "verdict": p["verdict"]}
+              "weights, on the same samples (layer and C chosen on validation); *test* "
+              "accuracies, differences paired by seed.", "",
+              _table([{"labels/class": p["per_class"], "pretrained (test)": f"{p['mean_a']:.3f}",
+                       "random weights (test)": f"{p['mean_b']:.3f}",
+                       "test difference [95% t-interval]": _fmt_interval(p), "verdict": p["verdict"]}
                       for p in assessed]), "",
-              capstone.format_assessment(assessed, net.weights_label), "",
+              capstone.format_assessment(assessed, net.weights_label, task=task), "",
               "## Learning curve", "",
               "Test accuracy, mean ± standard deviation over the seeds, every contender of "
               "notebook 06 on the same samples (the choices within each made on validation).", "",
               _table([{"labels/class": s["per_class"], "contender": names[s["strategy"]],
                        "test accuracy": f"{s['accuracy_mean']:.3f} ± {s.get('accuracy_sd', 0.0):.3f}",
-                       "validation": f"{s['val_accuracy_mean']:.3f}", "seeds": s["seeds"]}
+                       "validation accuracy": f"{s['val_accuracy_mean']:.3f}", "seeds": s["seeds"]}
                       for s in summary]), "",
               "![learning curve](learning_curve.png)", "",
               f"Labels per class that reach {capstone.TARGET_FRACTION:.0%} of the best accuracy "
-              f"seen (the contender validation ranks best at each budget): **{needed}**.", "",
+              f"seen (`capstone.labels_needed`, the contender validation ranks best at each "
+              f"budget): **{needed}**.", "",
               "## Fair comparison", "",
               "At each budget, the transfer strategy and the control that validation ranks best; "
               "their paired test difference with its 95% intervals; the verdict against every control.", "",
               _table([{"labels/class": c["per_class"], "best transfer": names[c["transfer"]],
                        "best control": names[c["control"]],
-                       "difference [95% t-interval]": _fmt_interval(c["transfer_vs_control"]),
+                       "test difference [95% t-interval]": _fmt_interval(c["transfer_vs_control"]),
                        "bootstrap interval": "[{:+.3f}, {:+.3f}]".format(*c["transfer_vs_control"]["bootstrap"]),
                        "verdict": c["verdict"]} for c in compared]), "",
               "## Recommendation", "", advice, "",
               "## The chosen model", "",
-              f"{names[strategy]}, trained on {budgets[-1]} labels per class (seed {seed}; "
-              f"chosen on validation: {info.get('choice')}), exported with `model.export` to "
+              f"{names[strategy]}, the contender the recommendation names (every choice between "
+              "contenders made on mean validation accuracy). Trained on {budgets[-1]} labels per class (seed {seed}; chosen on validation: "
+              f"{info.get('choice')}; validation accuracy {info['val_accuracy']:.3f}, *test* "
+              f"accuracy {info['row']['accuracy']:.3f} on {info['row']['test_images']} images: "
+              "this very model's, measured by `experiment.run_cell`), exported with `model.export` to "
               "`model/` (a TensorFlow SavedModel; its class names, in output order, are in "
               "`model/class_names.txt`). It takes images with values in [0, 1] of shape "
               f"{tuple(task.x_train.shape[1:])}.", "",

@@ -261,6 +261,13 @@ def _cmd_bench(args) -> int:
                       defaults=not args.skip_defaults)
 
 
+def _shown(path: Path) -> str:
+    """``path`` relative to the course's root where it lies inside, else absolute (an installed
+    course's root is inside site-packages, and the current folder is not)."""
+    path = Path(path)
+    return str(path.relative_to(config.ROOT)) if path.is_relative_to(config.ROOT) else str(path)
+
+
 def _cmd_tables(args) -> int:
     """Rewrite README's generated blocks from the committed results files."""
     from helpers import experiment, results
@@ -285,8 +292,8 @@ def _cmd_tables(args) -> int:
                installs.COMMITTED)]
     for path, name, content, source in blocks:
         changed = results.replace_generated_block(path, name, content)
-        print(f"{'rewrote' if changed else 'unchanged'}: {path.relative_to(config.ROOT)} "
-              f"({name}, from {source.relative_to(config.ROOT)})")
+        print(f"{'rewrote' if changed else 'unchanged'}: {_shown(path)} "
+              f"({name}, from {_shown(source)})")
     return 0
 
 

@@ -67,9 +67,10 @@ def check_model() -> Check:
         model = models.load_source_model(retrain_if_missing=False)
         card = models.model_card()
     except Exception as err:
+        fix = ("reinstall the course (`pip install --force-reinstall transfer-learning-workbook`) "
+               if config.INSTALLED else "`git checkout models/source_cnn.keras` ")
         return Check("source model", False, str(err).splitlines()[0],
-                     f"`git checkout {config.SOURCE_MODEL_PATH.relative_to(config.ROOT)}` "
-                     "or `python -m helpers pretrain`")
+                     fix + "or `python -m helpers pretrain`")
     return Check("source model", True,
                  f"{model.count_params():,} parameters, source test accuracy "
                  f"{card['source_test_accuracy']:.3f} (from its card)")
