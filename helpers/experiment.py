@@ -113,6 +113,11 @@ def extractor(layer: str, pretrained: bool, seed: int = 0, calibrate_on=None,
     """Pretrained extractor, or its random-init twin for this seed (calibrated on the sample).
 
     ``image_shape`` is the shape of one stored image; the source CNN needs none (28×28×1)."""
+    if pretrained and backbone.weights is None and calibrate_on is not None:
+        # No pretraining (offline): the "pretrained" arm is one fixed random draw, calibrated on
+        # the sample as every twin is, so the two arms differ only by the draw.
+        shape = tuple(np.asarray(calibrate_on).shape[1:])
+        return backbone.calibrated(backbone.extractor(backbone.pretrained(shape), layer), calibrate_on)
     if pretrained:
         shape = None if image_shape is None else tuple(image_shape)
         return _pretrained_extractor(layer, backbone, shape)
@@ -129,7 +134,7 @@ def _split_features(ext, task, split: str, n: int | None, layer: str, pretrained
     from helpers import features
 
     images = getattr(task, split)[:n]
-    if not pretrained:
+    if not pretrained or backbone.weights is None:   # a calibrated random draw: never cached
         return features.extract_features(ext, images)
     key = f"{task.name}-{split}-{layer}{backbone.cache_tag()}"
     feats, _ = features.cached_features(ext, images, key)
@@ -276,7 +281,7 @@ def _fine_tune_once(task, x, y, steps, batch_size, seed, blocks, learning_rate,
     from helpers.features import extract_features
 
     models.set_seed(seed)
-    base = backbone.base(backbone.pretrained(x.shape[1:]))
+    base = backbone.base(backbone.calibrated(backbone.pretrained(x.shape[1:]), x))
     fresh = pretrained.with_new_head(base, task.num_classes, dropout=0.3)
     key = ("fine_tuning", task.num_classes, blocks, *backbone.trace_key(x.shape[1:]))
     model = traced.reusable(key, fresh)

@@ -41,7 +41,7 @@ def _test_of_validation_best(rows) -> dict:
     chosen right, the budget then chosen on test (the same leak)."""
     summary = experiment.aggregate(rows)
     task = rows[0]["task"]
-    budgets = sorted({int(r["per_class"]) for r in rows})
+    budgets = sorted({r["per_class"] for r in rows}, key=experiment._budget_key)
     return {b: experiment.cell(summary, task, b, experiment.best_on_validation(
         summary, task, b, experiment.STRATEGIES, rows))["accuracy_mean"] for b in budgets}
 
@@ -58,7 +58,7 @@ def check_labels_needed(answer, rows, target_fraction: float = capstone.TARGET_F
                             f"{target_fraction:.0%} of the best validation accuracy on the "
                             "curve.", recorder)
     expected = capstone.labels_needed(rows, target_fraction)
-    budgets = sorted({int(r["per_class"]) for r in rows})
+    budgets = sorted({r["per_class"] for r in rows}, key=experiment._budget_key)
     value = _budget_of(answer)
     by_test = {_smallest_within(_curve_by_test(rows), target_fraction),
                _smallest_within(_test_of_validation_best(rows), target_fraction)}

@@ -310,6 +310,9 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     net, note = with_weights_note(net, choice.note)
     task = own_images.load_task(report, choice.image_size, choice.channels, seed=seed)
     smallest_budget_fits(task, budgets)
+    budgets, budget_note = capstone.usable_budgets(task, budgets)   # as notebook 08 does
+    if budget_note:
+        print(f"Note: {budget_note}", file=sys.stderr)
     sizes = {"val_images": len(task.y_val), "test_images": len(task.y_test)}
     kwargs = dict(sizes, **({"steps": steps} if steps else {}))
     if progress:
@@ -357,6 +360,7 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
         "control at each budget, the contender recommended and exported, the labels needed) reads "
         "validation accuracy only. Numbers marked *test* are read from the test images, once, to "
         "report; they choose nothing.", "",
+        *([f"Budgets: {budget_note}", ""] if budget_note else []),
         "## The backbone", "", f"**{net.name}**, {net.weights_label} weights. {note}", "",
     ]
     if net.weights_label == "random":
