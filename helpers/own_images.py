@@ -537,6 +537,6 @@ def choose_backbone(report: FolderReport, requested: str = "auto") -> BackboneCh
     return BackboneChoice(name, PHOTO_SIZE, 3, "random", (
         f"{name} has RANDOM weights here: ImageNet weights cannot be had now: {why}. Its "
         "features carry no pretraining, so no verdict on transfer is possible: comparing it with "
-        "the controls measures the architecture and the luck of one random draw. Fix: copy the file {applications.weights_filename(name, PHOTO_SIZE)} "
-        f"into {config.keras_home() / 'models'}/ ($KERAS_HOME/models/), or run once with a "
+        "the controls measures the architecture and the luck of one random draw. Fix: copy the "
+        f"file {applications.weights_filename(name, PHOTO_SIZE)} into {config.keras_home() / 'models'}/ ($KERAS_HOME/models/), or run once with a "
         f"network, then run again.{grey}"))

@@ -61,6 +61,8 @@ def test_a_folder_through_the_command(tmp_path, capsys):
                             "--out", out, "--quiet"], capsys)
     assert rc == 0, err[-3000:]
     text = (out / "report.md").read_text()
+    assert "{" not in text, "a format string was left unformatted"
+    assert "Trained on 2 labels per class" in text
     for section in ("## The folder", "## The backbone", "## Transferability assessment",
                     "## Learning curve", "## Fair comparison", "## Recommendation",
                     "## The chosen model"):

@@ -263,6 +263,7 @@ def test_choose_backbone_offline(tmp_path, offline_empty_cache):
         "MobileNetV2", 96, 3, "random")
     assert "random" in choice.note.lower() and "architecture" in choice.note
     assert str(tmp_path / "keras" / "models") in choice.note
+    assert "mobilenet_v2_weights" in choice.note and "{" not in choice.note   # the real file name
     assert choose_backbone(photos, "efficientnetb0").name == "EfficientNetB0"
     assert choose_backbone(photos, "source_cnn").channels == 1
     with pytest.raises(ValueError, match="MobileNetV2"):

@@ -397,7 +397,8 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
               "## Recommendation", "", advice, "",
               "## The chosen model", "",
               f"{names[strategy]}, the contender the recommendation names (every choice between "
-              "contenders made on mean validation accuracy). Trained on {budgets[-1]} labels per class (seed {seed}; chosen on validation: "
+              f"contenders made on mean validation accuracy). Trained on {budgets[-1]} labels per "
+              f"class (seed {seed}; chosen on validation: "
               f"{info.get('choice')}; validation accuracy {info['val_accuracy']:.3f}, *test* "
               f"accuracy {info['row']['accuracy']:.3f} on {info['row']['test_images']} images: "
               "this very model's, measured by `experiment.run_cell`), exported with `model.export` to "
