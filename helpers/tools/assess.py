@@ -273,19 +273,11 @@ def curve_rows(report, task, choice, backbone, budgets, seeds, seed: int, kwargs
     fields = {"name": choice.name, "image_size": choice.image_size, "channels": choice.channels,
               "weights": backbone.weights_label}
     n = len(units)
-    saved = {k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
-    os.environ.update({k: v or "1" for k, v in saved.items()})   # one TensorFlow thread a worker
-    try:
-        parts = runner.map_on_dask(_curve_unit, [str(Path(report.root).resolve())] * n, [fields] * n, [seed] * n,
-                                   *zip(*units, strict=True), [seed_list] * n, [kwargs] * n,
-                                   jobs=jobs, scheduler=scheduler, unit="job",
-                                   desc="learning curve on Dask", progress=progress)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with runner.one_tensorflow_thread_per_worker():
+        parts = runner.map_on_dask(_curve_unit, [str(Path(report.root).resolve())] * n,
+                                   [fields] * n, [seed] * n, *zip(*units, strict=True),
+                                   [seed_list] * n, [kwargs] * n, jobs=jobs, scheduler=scheduler,
+                                   unit="job", desc="learning curve on Dask", progress=progress)
     return [row for part in parts for row in sorted(part, key=lambda r: r["seed"])]
 
 

@@ -114,24 +114,33 @@ def prepare_test_copies(out_dir: Path, paths, parameters: dict) -> list[Path]:
     return written
 
 
-def make_teacher_notebooks(out_dir: Path, notebooks=None) -> list[Path]:
-    """Write the teacher's notebooks (solutions filled in, between nbgrader's markers)."""
+def _write_copies(out_dir: Path, notebooks, version) -> list[Path]:
+    """``version(path)`` of each notebook (default: every numbered one) written to ``out_dir``,
+    validated, with the quiz banks beside them."""
     import shutil
 
     import nbformat
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    known = solutions.all_solutions()
     written = []
     for path in notebooks or sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
-        nb = teacher_version(nbformat.read(path, as_version=4), known)
+        nb = version(Path(path))
         nbformat.validate(nb)
         target = out_dir / Path(path).name
         nbformat.write(nb, target)
         written.append(target)
     shutil.copytree(config.NOTEBOOKS_DIR / "quizzes", out_dir / "quizzes", dirs_exist_ok=True)
     return written
+
+
+def make_teacher_notebooks(out_dir: Path, notebooks=None) -> list[Path]:
+    """Write the teacher's notebooks (solutions filled in, between nbgrader's markers)."""
+    import nbformat
+
+    known = solutions.all_solutions()
+    return _write_copies(out_dir, notebooks,
+                         lambda path: teacher_version(nbformat.read(path, as_version=4), known))
 
 
 def student_version(path: Path):
@@ -150,21 +159,7 @@ def student_version(path: Path):
 def make_student_notebooks(out_dir: Path, notebooks=None) -> list[Path]:
     """Write student copies of the notebooks (and their quiz banks) to ``out_dir``: the blank
     notebooks, without the solutions folder (``exercises.solution`` then says so)."""
-    import shutil
-
-    import nbformat
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    written = []
-    for path in notebooks or sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
-        nb = student_version(Path(path))
-        nbformat.validate(nb)
-        target = out_dir / Path(path).name
-        nbformat.write(nb, target)
-        written.append(target)
-    shutil.copytree(config.NOTEBOOKS_DIR / "quizzes", out_dir / "quizzes", dirs_exist_ok=True)
-    return written
+    return _write_copies(out_dir, notebooks, student_version)
 
 
 def exercise_cells(nb) -> list[int]:

@@ -3,8 +3,6 @@ the teacher's and CI's side of ``helpers.experiment``, which itself stays free o
 
 from __future__ import annotations
 
-import os
-
 from helpers import data, experiment
 from helpers.tools import runner
 
@@ -24,20 +22,11 @@ def run_grid_on_dask(task_names, budgets, seeds, strategies=experiment.STRATEGIE
     local cluster of ``jobs`` worker processes (one TensorFlow thread each) or on the cluster at
     ``scheduler``. The rows are the same as ``run_grid``'s, in the same order."""
     units = [(t, b, s) for t in task_names for b in budgets for s in strategies]
-    # Local worker processes inherit the environment they start in: one TensorFlow thread each.
-    saved = {k: os.environ.get(k) for k in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")}
-    os.environ.update({k: v or "1" for k, v in saved.items()})
-    try:
-        n = len(units)
+    n = len(units)
+    with runner.one_tensorflow_thread_per_worker():
         parts = runner.map_on_dask(_run_unit, *zip(*units, strict=True), [list(seeds)] * n,
                                    [kwargs] * n, jobs=jobs, scheduler=scheduler, unit="job",
                                    desc="grid on Dask", progress=progress)
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     by_unit = dict(zip(units, parts, strict=True))
     return [row for t in task_names for b in budgets for s in strategies
             for row in sorted(by_unit[t, b, s], key=lambda r: r["seed"])]

@@ -13,6 +13,7 @@ import json
 import os
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -390,6 +391,23 @@ def dask_client(scheduler: str | None = None, jobs: int = 2):
     cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
                            dashboard_address=None)
     return Client(cluster)
+
+
+@contextmanager
+def one_tensorflow_thread_per_worker():
+    """Local Dask worker processes inherit the environment they start in: within this block,
+    each gets one TensorFlow thread (unless the variables are already set); restored after."""
+    names = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
+    saved = {k: os.environ.get(k) for k in names}
+    os.environ.update({k: v or "1" for k, v in saved.items()})
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 def map_on_dask(fn, *iterables, jobs: int = 2, scheduler: str | None = None, unit: str = "run",
