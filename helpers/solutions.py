@@ -5,7 +5,7 @@ The notebooks a learner opens hold no solution: each answer cell ends in the lin
 ``# Exercise 02-1: your answer here ...``. The solutions live outside the notebooks, in
 ``solutions/<notebook>.py`` at the top of the course (one ``# %% 02-1`` block per exercise), so
 a learner sees one only on request, and a teacher who hands out the notebooks without that
-folder hands out no answers. The teacher's tools fill them back in (``helpers.tools.classroom``).
+folder hands out no answers. The teacher's tools (``python -m helpers teacher``) fill them back in.
 """
 
 from __future__ import annotations

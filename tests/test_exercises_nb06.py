@@ -167,15 +167,21 @@ def test_decision_wrong_answers_on_the_committed_grid(committed):
         assert "('far', 2)" not in fb.message   # a hint never names the answer's cell
 
 
+JITTER = (0.00, 0.02, 0.01, 0.00, 0.03)   # five seeds, a small spread around each test mean
+
+
+def _made_up(test: dict, val: dict):
+    """A made-up cell: each contender's test accuracy per seed (its mean plus JITTER), and its
+    validation accuracy."""
+    return _rows({k: [round(m + j, 2) for j in JITTER] for k, m in test.items()}, val)
+
+
 def test_decision_picked_by_test_and_negative_transfer():
     """Made-up cells: validation and test disagree; transfer behind the best control."""
-    by_test = _rows({"pixel_logreg": [0.50, 0.52, 0.51, 0.50, 0.53],
-                     "random_features": [0.40, 0.42, 0.41, 0.40, 0.43],
-                     "scratch": [0.60, 0.61, 0.59, 0.62, 0.60],
-                     "feature_extraction": [0.80, 0.82, 0.81, 0.80, 0.83],
-                     "fine_tuning": [0.84, 0.85, 0.86, 0.84, 0.85]},
-                    {"pixel_logreg": 0.5, "random_features": 0.4, "scratch": 0.6,
-                     "feature_extraction": 0.86, "fine_tuning": 0.80})
+    by_test = _made_up(test={"pixel_logreg": 0.50, "random_features": 0.40, "scratch": 0.60,
+                             "feature_extraction": 0.80, "fine_tuning": 0.84},
+                       val={"pixel_logreg": 0.5, "random_features": 0.4, "scratch": 0.6,
+                            "feature_extraction": 0.86, "fine_tuning": 0.80})
     v = _cell_verdict(by_test, "far", 5)
     assert (v["verdict"], v["transfer"]) == ("ahead", "feature_extraction")
     interval = v["transfer_vs_control"]["t"]
@@ -183,13 +189,10 @@ def test_decision_picked_by_test_and_negative_transfer():
     assert fb.status == "wrong" and "*test*" in fb.message, fb.message
     assert _decide(by_test, ("far", 5), "feature_extraction", interval, "ahead", budget=5)
 
-    behind = _rows({"pixel_logreg": [0.80, 0.82, 0.81, 0.80, 0.83],
-                    "random_features": [0.40, 0.42, 0.41, 0.40, 0.43],
-                    "scratch": [0.60, 0.61, 0.59, 0.62, 0.60],
-                    "feature_extraction": [0.50, 0.52, 0.51, 0.53, 0.50],
-                    "fine_tuning": [0.55, 0.56, 0.54, 0.55, 0.57]},
-                   {"pixel_logreg": 0.8, "random_features": 0.4, "scratch": 0.6,
-                    "feature_extraction": 0.5, "fine_tuning": 0.56})
+    behind = _made_up(test={"pixel_logreg": 0.80, "random_features": 0.40, "scratch": 0.60,
+                            "feature_extraction": 0.50, "fine_tuning": 0.55},
+                      val={"pixel_logreg": 0.8, "random_features": 0.4, "scratch": 0.6,
+                           "feature_extraction": 0.5, "fine_tuning": 0.56})
     v = _cell_verdict(behind, "far", 5)
     assert (v["transfer_vs_control"]["verdict"], v["control"]) == ("behind", "pixel_logreg")
     interval = v["transfer_vs_control"]["t"]
