@@ -28,7 +28,7 @@ from helpers import backbones, data, experiment, features, stats
 
 __all__ = ["assessment", "format_assessment", "learning_curve", "comparison", "recommendation",
            "labels_needed", "plot_learning_curve", "format_learning_curve", "most_confused", "plot_most_confused",
-           "usable_budgets", "display_labels", "TARGET_FRACTION", "MIN_SEEDS"]
+           "usable_budgets", "display_labels", "curve", "smallest_within", "TARGET_FRACTION", "MIN_SEEDS"]
 
 TARGET_FRACTION = 0.95   # "enough labels": within this fraction of the best validation accuracy
 MIN_SEEDS = 3            # fewer seeds than this: no verdict, "can't tell: too few seeds"
@@ -56,12 +56,6 @@ def display_labels(weights: str | None = "imagenet") -> dict:
     return {**experiment.LABELS, **(RANDOM_LABELS if _random(weights) else {})}
 
 
-def _budget(value):
-    """Labels per class as rows store it: an int (``5``), or ``"all"``."""
-    text = str(value)
-    return int(text) if text.isdigit() else text
-
-
 def _per_class(budget) -> str:
     if str(budget) == "all":
         return "all training images of each class"
@@ -82,7 +76,7 @@ def usable_budgets(task, budgets) -> tuple[list, str]:
 
         budgets, note = capstone.usable_budgets(task, budgets)
     """
-    asked = [_budget(b) for b in budgets]
+    asked = [experiment.budget_value(b) for b in budgets]
     if not asked or not all(b == "all" or (isinstance(b, int) and b >= 1) for b in asked):
         raise ValueError(f"budgets must be labels per class, integers >= 1 (or 'all'), not {budgets!r}")
     counts = np.bincount(np.asarray(task.y_train), minlength=task.num_classes)
@@ -184,7 +178,7 @@ def assessment(task, backbone=backbones.SOURCE_CNN, budgets=(1, 5), seeds=range(
     for b in budgets:
         mine = [r for r in rows if r["per_class"] == b]
         p = stats.paired([r["pretrained_test"] for r in mine], [r["random_test"] for r in mine])
-        out.append(dict(_firm(p), per_class=_budget(b)))
+        out.append(dict(_firm(p), per_class=experiment.budget_value(b)))
     return out
 
 
@@ -275,10 +269,9 @@ def comparison(rows) -> list[dict]:
         best_t = experiment.best_on_validation(summary, task, budget, transfer, rows)
         best_c = experiment.best_on_validation(summary, task, budget, controls, rows)
         each = {c: _firm(experiment.compare(rows, task, budget, best_t, c)) for c in controls}
-        verdict = ("ahead" if all(p["verdict"] == "ahead" for p in each.values()) else
-                   "behind" if any(p["verdict"] == "behind" for p in each.values()) else "can't tell")
+        verdict = experiment.verdict_against_every_control(each)
         ahead_of_transfer = tuple(c for c, p in each.items() if p["verdict"] == "behind")
-        out.append({"task": task, "per_class": _budget(budget), "transfer": best_t, "control": best_c,
+        out.append({"task": task, "per_class": experiment.budget_value(budget), "transfer": best_t, "control": best_c,
                     "verdict": verdict, "transfer_vs_control": each[best_c], "transfer_vs_each": each,
                     "why": next((p["why"] for p in each.values() if p["why"]), ""),
                     "leading_control": (experiment.best_on_validation(summary, task, budget,
@@ -294,27 +287,32 @@ def labels_needed(rows, target_fraction: float = TARGET_FRACTION, strategy: str 
     With ``strategy``, that contender's curve; without, at each budget the contender validation
     ranks best (on the seeds every contender ran). Test accuracy plays no part: it is reported,
     never used to choose."""
-    curve = _curve(rows, strategy)
-    best = max(curve.values())
-    return next(b for b in curve if curve[b] >= target_fraction * best)
+    return smallest_within(curve(rows, strategy), target_fraction)
 
 
-def _curve(rows, strategy: str | None = None, key: str = "val_accuracy_mean") -> dict:
+def smallest_within(points: dict, fraction: float):
+    """The first budget of ``points`` ({budget: accuracy}, increasing budgets) whose accuracy
+    reaches ``fraction`` of the best."""
+    best = max(points.values())
+    return next(b for b in points if points[b] >= fraction * best)
+
+
+def curve(rows, strategy: str | None = None, key: str = "val_accuracy_mean") -> dict:
     """{budget: mean ``key`` over seeds}, budgets in increasing order, of one contender (or of
     the one validation ranks best at each budget). ``key`` is validation accuracy unless a
     reported test number is asked for (``"accuracy_mean"``)."""
     if len({r["task"] for r in rows}) != 1:
         raise ValueError("a learning curve is read on one task at a time; pass the rows of one task")
     summary = experiment.aggregate(rows)
-    curve = {}
+    points = {}
     for task, budget in experiment.cells_of(rows):
         among = _present(rows, task, budget, experiment.STRATEGIES)
         name = strategy or experiment.best_on_validation(summary, task, budget, among, rows)
         if name in among:
-            curve[_budget(budget)] = experiment.cell(summary, task, budget, name)[key]
-    if not curve:
+            points[experiment.budget_value(budget)] = experiment.cell(summary, task, budget, name)[key]
+    if not points:
         raise ValueError(f"no rows for {strategy!r}")
-    return curve
+    return points
 
 
 # ---------------------------------------------------------------- the recommendation in words
@@ -391,20 +389,20 @@ def _overall(c: dict, rows, weights=None) -> tuple[str, str]:
 def _curve_sentence(rows, strategy: str, weights=None) -> str:
     """Does the chosen contender's validation curve still rise at the largest budget, or is it
     flat? (Read on validation; its test accuracy is reported beside.)"""
-    curve, test = _curve(rows, strategy), _curve(rows, strategy, "accuracy_mean")
-    if len(curve) < 2:
+    val, test = curve(rows, strategy), curve(rows, strategy, "accuracy_mean")
+    if len(val) < 2:
         return "One budget only: measure a second one to see whether more labels would help."
-    budgets = list(curve)
+    budgets = list(val)
     n = labels_needed(rows, strategy=strategy)
     name = display_labels(weights)[strategy]
     if n == budgets[-1]:
         return (f"The curve still rises: more labels would help ({name}, mean validation accuracy "
-                f"{curve[budgets[-2]]:.3f} at {_per_class(budgets[-2])}, {curve[budgets[-1]]:.3f} at "
+                f"{val[budgets[-2]]:.3f} at {_per_class(budgets[-2])}, {val[budgets[-1]]:.3f} at "
                 f"{_per_class(budgets[-1])}: the smaller budget is not within {TARGET_FRACTION:.0%} "
                 f"of the larger; mean test accuracy {test[budgets[-2]]:.3f} and {test[budgets[-1]]:.3f}).")
     return (f"The curve is flat: more labels buy little ({name} reaches a mean validation accuracy "
-            f"of {curve[n]:.3f} at {_per_class(n)}, within {TARGET_FRACTION:.0%} of its best, "
-            f"{max(curve.values()):.3f}; mean test accuracy {test[n]:.3f} there).")
+            f"of {val[n]:.3f} at {_per_class(n)}, within {TARGET_FRACTION:.0%} of its best, "
+            f"{max(val.values()):.3f}; mean test accuracy {test[n]:.3f} there).")
 
 
 def recommendation(rows, weights: str | None = "imagenet", task=None) -> str:

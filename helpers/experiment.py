@@ -230,7 +230,12 @@ def standardizer(train_features, floor: float = 1e-2):
     median spread instead, so that it cannot be blown up a million times on new images."""
     mean, sd = train_features.mean(axis=0), train_features.std(axis=0)
     sd = np.maximum(sd, floor * max(float(np.median(sd)), 1e-12))
-    return lambda f: ((np.asarray(f) - mean) / sd).astype("float32")
+
+    def scale(f):
+        return ((np.asarray(f) - mean) / sd).astype("float32")
+
+    scale.mean, scale.sd = mean, sd   # what an exported model's Normalization layer needs
+    return scale
 
 
 def scratch_cnn(task, x, y, val, steps, batch_size, seed, learning_rates=SCRATCH_LEARNING_RATES,
@@ -486,7 +491,7 @@ def on_shared_seeds(rows) -> list:
     return [r for r in rows if r["seed"] in shared[r["task"], str(r["per_class"])]]
 
 
-def _budget_value(budget):
+def budget_value(budget):
     """Labels per class as the rows store it: an int (``5``), or ``"all"``."""
     text = str(budget)
     return int(text) if text.isdigit() else text
@@ -503,7 +508,7 @@ def aggregate(rows) -> list[dict]:
     out = []
     for (task, budget, strategy), rs in groups.items():
         acc = [r["accuracy"] for r in rs]
-        out.append({"task": task, "per_class": _budget_value(budget), "strategy": strategy,
+        out.append({"task": task, "per_class": budget_value(budget), "strategy": strategy,
                     "seeds": len(rs),
                     "accuracy_mean": float(np.mean(acc)), "accuracy_sd": stats.sample_sd(acc),
                     "val_accuracy_mean": float(np.mean([r["val_accuracy"] for r in rs])),
@@ -554,6 +559,14 @@ def compare(rows, task: str, budget, a: str, b: str) -> dict:
     return stats.paired([sa[s] for s in seeds], [sb[s] for s in seeds])
 
 
+def verdict_against_every_control(comparisons: dict) -> str:
+    """"ahead" when transfer is ahead of every control, "behind" when any control is ahead of
+    it, else "can't tell" (``comparisons``: control → ``compare``'s result)."""
+    found = [p["verdict"] for p in comparisons.values()]
+    return "ahead" if all(v == "ahead" for v in found) else \
+        "behind" if "behind" in found else "can't tell"
+
+
 def verdicts(rows) -> list[dict]:
     """Per cell: does the transfer strategy that validation ranks best beat the controls?
 
@@ -570,10 +583,9 @@ def verdicts(rows) -> list[dict]:
     for task, budget in cells_of(rows):
         best_t = best_on_validation(summary, task, budget, TRANSFER, rows)
         each = {c: compare(rows, task, budget, best_t, c) for c in CONTROLS}
-        verdict = ("ahead" if all(p["verdict"] == "ahead" for p in each.values()) else
-                   "behind" if any(p["verdict"] == "behind" for p in each.values()) else "can't tell")
+        verdict = verdict_against_every_control(each)
         best_c = best_on_validation(summary, task, budget, CONTROLS, rows)
-        entry = {"task": task, "per_class": _budget_value(budget), "transfer": best_t, "control": best_c,
+        entry = {"task": task, "per_class": budget_value(budget), "transfer": best_t, "control": best_c,
                  "verdict": verdict, "transfer_vs_control": each[best_c], "transfer_vs_each": each}
         for strategy, control in CONTROL_OF.items():
             entry[f"{strategy}_vs_{control}"] = compare(rows, task, budget, strategy, control)

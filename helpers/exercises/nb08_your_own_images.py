@@ -22,11 +22,6 @@ def _budget_of(answer):
     return int(value) if value.is_integer() else None
 
 
-def _smallest_within(curve: dict, fraction: float):
-    best = max(curve.values())
-    return next(b for b in curve if curve[b] >= fraction * best)
-
-
 def _curve_by_test(rows) -> dict:
     """At each budget, the highest mean *test* accuracy (the leak the exercise warns about)."""
     summary = experiment.aggregate(rows)
@@ -39,11 +34,7 @@ def _curve_by_test(rows) -> dict:
 def _test_of_validation_best(rows) -> dict:
     """At each budget, the *test* accuracy of the contender validation ranks best: the contender
     chosen right, the budget then chosen on test (the same leak)."""
-    summary = experiment.aggregate(rows)
-    task = rows[0]["task"]
-    budgets = sorted({r["per_class"] for r in rows}, key=experiment._budget_key)
-    return {b: experiment.cell(summary, task, b, experiment.best_on_validation(
-        summary, task, b, experiment.STRATEGIES, rows))["accuracy_mean"] for b in budgets}
+    return capstone.curve(rows, key="accuracy_mean")
 
 
 def check_labels_needed(answer, rows, target_fraction: float = capstone.TARGET_FRACTION,
@@ -60,8 +51,8 @@ def check_labels_needed(answer, rows, target_fraction: float = capstone.TARGET_F
     expected = capstone.labels_needed(rows, target_fraction)
     budgets = sorted({r["per_class"] for r in rows}, key=experiment._budget_key)
     value = _budget_of(answer)
-    by_test = {_smallest_within(_curve_by_test(rows), target_fraction),
-               _smallest_within(_test_of_validation_best(rows), target_fraction)}
+    by_test = {capstone.smallest_within(_curve_by_test(rows), target_fraction),
+               capstone.smallest_within(_test_of_validation_best(rows), target_fraction)}
     return check("labels_needed", [
         (value is not None, f"Store one number of labels per class, such as {budgets[0]}, not "
          f"{type(answer).__name__} {answer!r}."),
