@@ -4,7 +4,7 @@ import shutil
 import numpy as np
 import pytest
 
-from helpers import config, data
+from helpers import atomic, config, data, fashion_files
 
 
 def test_manifest_lists_four_files_with_hashes():
@@ -66,7 +66,7 @@ def test_verification_is_cached(tmp_path, monkeypatch):
     copy = _copy_dataset(real, tmp_path)
     data.locate_fashion_mnist(copy, allow_download=False)
     calls = []
-    monkeypatch.setattr(data, "sha256_of", lambda p: calls.append(p) or "x")
+    monkeypatch.setattr(fashion_files, "sha256_of", lambda p: calls.append(p) or "x")
     data.locate_fashion_mnist(copy, allow_download=False)  # remembered: no hashing
     assert calls == []
 
@@ -162,3 +162,14 @@ def test_get_task_names_every_task():
         assert data.get_task(name).name == name
     with pytest.raises(ValueError, match="look"):
         data.get_task("nope")
+
+
+def test_the_files_and_the_tasks_keep_their_old_names():
+    """Fashion-MNIST's files and atomic writes have their own modules; ``data.<name>`` still
+    works for every one of their names, and each function has one home."""
+    for module in (fashion_files, atomic):
+        for name in module.__all__:
+            assert getattr(data, name) is getattr(module, name), name
+            assert name in data.__all__, name
+    assert data.atomic_write_text.__module__ == "helpers.atomic"
+    assert data.locate_fashion_mnist.__module__ == "helpers.fashion_files"

@@ -360,3 +360,13 @@ def test_a_true_single_class_still_says_one_class(tmp_path):
     _folder(tmp_path / "imgs", {"cat": 4})
     with pytest.raises(FolderError, match="one class only"):
         scan_folder(tmp_path / "imgs")
+
+
+def test_the_folder_check_keeps_its_old_names():
+    """Scanning and checking a folder has its own module; ``own_images.<name>`` still works."""
+    from helpers import image_folder
+
+    for name in image_folder.__all__:
+        assert getattr(own_images, name) is getattr(image_folder, name), name
+        assert name in own_images.__all__, name
+    assert own_images.scan_folder.__module__ == "helpers.image_folder"

@@ -238,3 +238,37 @@ def test_live_questions_are_taught_by_their_own_notebook():
     later = quiz.numeric_question("n", "How many?", 3, taught_in="05")
     with pytest.raises(quiz.QuizBankError, match="asked in notebook 02, before notebook 05"):
         quiz.show_quiz("02_freezing_layers", extra=[later])
+
+
+def test_the_bank_keeps_its_old_names():
+    """The bank (schema, loading, grading) has its own module; ``quiz.<name>`` still works."""
+    from helpers import quiz_bank
+
+    for name in quiz_bank.__all__:
+        assert getattr(quiz, name) is getattr(quiz_bank, name), name
+        assert name in quiz.__all__, name
+    assert quiz.grade.__module__ == "helpers.quiz_bank"
+
+
+def test_no_answer_is_never_graded():
+    """An empty answer of any kind asks for one and gives nothing away (the book's checker
+    says the same: tests/test_book_checker.py)."""
+    multi = quiz.Question("m", "multiple", "pick", [quiz.Option("a", True, "wa"),
+                                                     quiz.Option("b", False, "wb")])
+    single = quiz.choice_question("s", "Which?", {"a": "x", "b": "y"}, "a")
+    num = quiz.numeric_question("n", "How many?", 3)
+    for q, answer in ((multi, set()), (multi, None), (multi, []), (single, None),
+                      (num, None), (num, ""), (num, "abc"), (num, "nan")):
+        verdict = quiz.grade(q, answer)
+        assert not verdict.correct and len(verdict.feedback) == 1, (q.id, answer)
+        assert verdict.feedback[0] in (quiz.FEEDBACK["pick"], quiz.FEEDBACK["not_a_number"])
+        assert "wa" not in verdict.feedback[0]
+
+
+def test_quiz_data_carries_the_checkers_words():
+    num = quiz.numeric_question("n", "How many?", 0.123456789)
+    data = quiz.quiz_data([num])
+    assert data["feedback"] == quiz.FEEDBACK
+    assert data["questions"][0]["answer_text"] == "0.123457"
+    assert "0.123457" in quiz.grade(num, 1).feedback[0]
+    assert quiz.questions_from_data(data) == [num]

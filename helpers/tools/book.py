@@ -77,8 +77,11 @@ To change a parameter or run a cell, open the notebooks in JupyterLab (see the R
 ```
 '''
 
-# One small checker for every quiz on a page: it reads the JSON next to it and grades like
-# helpers.quiz.grade (single, true/false, multiple choice with per-option feedback, numeric).
+# One small checker for every quiz on a page: it reads the JSON next to it and grades by the rules
+# of helpers.quiz_bank.grade (single, true/false, multiple choice with per-option feedback,
+# numeric within its tolerance; no answer is never graded), in the words the JSON carries
+# (quiz.FEEDBACK and each question's answer_text), so its verdicts are the widget's word for word.
+# tests/test_book_checker.py answers every kind of question in Chromium and compares.
 CHECKER_JS = r"""
 (function () {
   if (window.tlwRenderQuizzes) { window.tlwRenderQuizzes(); return; }
@@ -88,33 +91,33 @@ CHECKER_JS = r"""
     if (text !== undefined) e.textContent = text;
     return e;
   }
-  function grade(q, box) {
+  function grade(q, box, say) {
     var out = [], ok;
     if (q.type === "numeric") {
-      var v = parseFloat(box.querySelector("input").value);
-      if (isNaN(v)) return {ok: false, lines: ["Please enter a number."]};
+      var raw = box.querySelector("input").value.trim();
+      var v = raw === "" ? NaN : Number(raw);
+      if (isNaN(v)) return {ok: false, lines: [say.not_a_number]};
       ok = Math.abs(v - q.answer) <= q.tolerance + 1e-12;
-      return {ok: ok, lines: [(ok ? "Right." : "Not quite: the measured value is " + q.answer + ".")
-                               + (q.why ? " " + q.why : "")]};
+      var msg = ok ? say.right_number : say.wrong_number.replace("{answer}", q.answer_text);
+      return {ok: ok, lines: [msg + (q.why ? " " + q.why : "")]};
     }
-    var inputs = box.querySelectorAll("input");
     var chosen = [];
-    inputs.forEach(function (inp, i) { if (inp.checked) chosen.push(i); });
-    if (!chosen.length) return {ok: false, lines: ["Pick an answer first."]};
+    box.querySelectorAll("input").forEach(function (inp, i) { if (inp.checked) chosen.push(i); });
+    if (!chosen.length) return {ok: false, lines: [say.pick]};
     if (q.type === "multiple") {
       ok = true;
       q.options.forEach(function (o, i) {
         var picked = chosen.indexOf(i) >= 0;
         if (picked !== o.correct) ok = false;
         if (picked || o.correct) {
-          out.push((picked === o.correct ? "\u2714 " : "\u2718 ") + o.text +
-                   (picked ? " (you ticked it): " : " (you left it out): ") + o.why);
+          out.push((picked === o.correct ? say.right_mark : say.wrong_mark) + o.text + " (" +
+                   (picked ? say.ticked : say.left_out) + "): " + o.why);
         }
       });
       return {ok: ok, lines: out};
     }
     var o = q.options[chosen[0]];
-    return {ok: o.correct, lines: [(o.correct ? "\u2714 " : "\u2718 ") + o.why]};
+    return {ok: o.correct, lines: [(o.correct ? say.right_mark : say.wrong_mark) + o.why]};
   }
   function render(root) {
     var data = JSON.parse(root.querySelector("script.tlw-quiz-data").textContent);
@@ -137,7 +140,7 @@ CHECKER_JS = r"""
       var button = el("button", {type: "button", "class": "tlw-check"}, "Check");
       var feedback = el("div", {"class": "tlw-feedback", role: "status"});
       button.addEventListener("click", function () {
-        var r = grade(q, box);
+        var r = grade(q, box, data.feedback);
         feedback.innerHTML = "";
         feedback.className = "tlw-feedback " + (r.ok ? "tlw-right" : "tlw-wrong");
         feedback.appendChild(el("b", {}, r.ok ? "Right! " : "Not yet. "));
@@ -168,8 +171,12 @@ CHECKER_CSS = (
 def quiz_html(data: dict, block_id: str) -> str:
     """A quiz that checks answers in the browser: the data as JSON, the checker script, and the
     question text for readers with JavaScript off."""
+    questions = quiz.questions_from_data(data)
+    # made again from the questions: a quiz run before its data carried the checker's words
+    # (``feedback``, ``answer_text``) gets them, always the words of this version's grade
+    data = quiz.quiz_data(questions, data.get("notebook", ""), data.get("title", "Quiz"))
     payload = json.dumps(data).replace("</", "<\\/")
-    fallback = quiz.render_html(quiz.questions_from_data(data), data.get("title", "Quiz"))
+    fallback = quiz.render_html(questions, data["title"])
     return (f"{CHECKER_CSS}<div class='tlw-book-quiz' id='{html.escape(block_id)}'>"
             f"<script type='application/json' class='tlw-quiz-data'>{payload}</script>"
             f"<noscript>{fallback}</noscript></div><script>{CHECKER_JS}</script>")
