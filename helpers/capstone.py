@@ -204,12 +204,18 @@ def format_assessment(rows, weights: str | None = "imagenet", task=None) -> str:
 # ---------------------------------------------------------------- the learning curve
 
 def learning_curve(task, budgets, seeds, strategies=experiment.STRATEGIES,
-                   backbone=backbones.SOURCE_CNN, progress: bool = True, **run_cell_kwargs) -> list:
+                   backbone=backbones.SOURCE_CNN, progress: bool = True,
+                   menus_own=experiment.ONE_SETTING, augmentations=("shifts",),
+                   **run_cell_kwargs) -> list:
     """Notebook 06's fair comparison on ``task`` at several budgets: ``experiment.run_grid`` rows
-    (the same code, the same menus, choices on validation), one per contender, budget and seed.
+    (the same code, the same training rule, choices on validation), one per contender, budget
+    and seed. By default every contender gets one setting (``experiment.ONE_SETTING``, shifts as
+    augmentation), so that it runs in minutes; ``menus_own={}`` and
+    ``augmentations=experiment.AUGMENTATIONS`` give notebook 06's full menus.
     Pass budgets through :func:`usable_budgets` first."""
     return experiment.run_grid([task], list(budgets), list(seeds), tuple(strategies),
-                               progress=progress, backbone=backbone, **run_cell_kwargs)
+                               progress=progress, backbone=backbone, menus_own=menus_own,
+                               augmentations=augmentations, **run_cell_kwargs)
 
 
 def format_learning_curve(rows, weights: str | None = "imagenet") -> str:
@@ -270,10 +276,16 @@ def comparison(rows) -> list[dict]:
         best_c = experiment.best_on_validation(summary, task, budget, controls, rows)
         each = {c: _firm(experiment.compare(rows, task, budget, best_t, c)) for c in controls}
         verdict = experiment.verdict_against_every_control(each)
+        unfit = experiment.under_fit(rows, task, budget)
+        why = next((p["why"] for p in each.values() if p["why"]), "")
+        if unfit:   # notebook 06's rule: a network that did not fit its sample gives no verdict
+            verdict = "can't tell"
+            why = (f"{', '.join(unfit)} did not reach {experiment.FIT_LEVEL:.0%} training accuracy in "
+                   "every seed; allow more steps (MAX_STEPS) for a verdict")
         ahead_of_transfer = tuple(c for c, p in each.items() if p["verdict"] == "behind")
         out.append({"task": task, "per_class": experiment.budget_value(budget), "transfer": best_t, "control": best_c,
                     "verdict": verdict, "transfer_vs_control": each[best_c], "transfer_vs_each": each,
-                    "why": next((p["why"] for p in each.values() if p["why"]), ""),
+                    "why": why, "under_fit": unfit,
                     "leading_control": (experiment.best_on_validation(summary, task, budget,
                                                                       ahead_of_transfer, rows)
                                         if ahead_of_transfer else None)})

@@ -83,7 +83,7 @@ def as_keras_model(trained: dict):
 
 
 def train_chosen(task, strategy: str, per_class, seed: int = 0, backbone=backbones.SOURCE_CNN,
-                 steps: int | None = None, batch_size: int = 32, val_images: int = 500,
+                 max_steps: int | None = None, batch_size: int = 32, val_images: int = 500,
                  test_images: int | None = None):
     """Train ``strategy`` (one of ``experiment.STRATEGIES``) on the few-shot sample of ``task``
     for ``per_class`` and ``seed`` with ``experiment.run_cell`` itself (every choice made on
@@ -93,7 +93,8 @@ def train_chosen(task, strategy: str, per_class, seed: int = 0, backbone=backbon
     ``None``: all of them)."""
     if strategy not in experiment.STRATEGIES:
         raise ValueError(f"strategy must be one of {experiment.STRATEGIES}, not {strategy!r}")
-    row, trained = experiment.run_cell(task, strategy, per_class, seed, steps=steps,
+    limit = {} if max_steps is None else {"max_steps": max_steps}
+    row, trained = experiment.run_cell(task, strategy, per_class, seed, **limit,
                                        batch_size=batch_size, val_images=val_images,
                                        test_images=test_images, backbone=backbone,
                                        return_model=True)

@@ -1,41 +1,52 @@
-"""Notebook 06: the plan of the live run, from the notebook's parameters and the committed grid.
+"""Notebook 06: the plan of the live run, from the notebook's parameters.
 
 The notebook's setup cell calls ``live_run.plan(...)`` once and prints it; the live run then
-reads everything it needs from the plan (targets, budgets, seeds, step limits, learning-rate
-candidates, image counts), and the plan's ``parameters()`` go into the saved results file.
+reads everything it needs from the plan (targets, budgets, seeds, menus, image counts), and the
+plan's ``parameters()`` go into the saved results file.
 
 What the plan settles:
 
-* **One budget:** the learning rates of the scratch CNN and of fine-tuning are the ones the
-  committed grid chose on validation for that cell (its first seed), instead of trying every
-  candidate again (a third of the time). **Several budgets:** every candidate is tried again,
-  since a rate chosen for one budget may not suit another.
-* **FULL_GRID:** every target, the committed budgets and seeds, every candidate: the whole
-  committed grid again (hours on two cores), extra seeds of the cheap contenders included.
-* **Quick mode:** two seeds, the first budget, 10 to 20 steps a run and one learning rate each:
-  a smoke test of the machinery, not a measurement.
+* **Menus.** The grid's menus cross three augmentation policies with four settings of each
+  contender's own (``experiment.menus``). A live run keeps the four own settings and the
+  augmentation policies named by ``AUGMENTATIONS`` (default: shifts only, a third of the time):
+  every contender still chooses among the same number of settings, on validation, per seed.
+* **FULL_GRID:** every target, budget and seed of the committed grid, with its full menus.
+* **Quick mode:** two seeds, the first budget, one setting each (``experiment.ONE_SETTING``)
+  and at most ``QUICK_MAX_STEPS``
+  steps a run: a smoke test of the machinery, not a measurement.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-QUICK_STEP_LIMITS = (10, 20)
-QUICK_LEARNING_RATES = {"scratch": (1e-3,), "fine_tuning": (1e-3,)}
+__all__ = ["QUICK_MAX_STEPS", "Plan", "plan", "parse_budgets", "parse_augmentations"]
+
+QUICK_MAX_STEPS = 20
 
 
 def parse_budgets(label_budgets) -> list[int]:
     """``"2,20"`` (or ``5``) → ``[2, 20]``."""
-    return [int(b) for b in str(label_budgets).split(",")]
+    try:
+        budgets = [int(b) for b in str(label_budgets).split(",")]
+    except ValueError:
+        raise ValueError(f"LABEL_BUDGETS must be whole numbers separated by commas, e.g. \"2,20\", "
+                         f"not {label_budgets!r}") from None
+    if min(budgets) < 1:
+        raise ValueError(f"LABEL_BUDGETS must be 1 or more labels per class, not {label_budgets!r}")
+    return budgets
 
 
-def committed_learning_rates(committed: dict, target: str, budget: int) -> dict:
-    """{strategy: candidates} the committed grid chose on validation for one cell (None where it
-    has no such rows, so the live run tries every candidate)."""
-    return {s: tuple(sorted({r["learning_rate"] for r in committed["rows"]
-                             if r["task"] == target and int(r["per_class"]) == budget
-                             and r["strategy"] == s})) or None
-            for s in ("scratch", "fine_tuning")}
+def parse_augmentations(augmentations) -> tuple[str, ...]:
+    """``"none,shifts"`` → ``("none", "shifts")``, each one of ``experiment.AUGMENTATIONS``."""
+    from helpers.experiment import AUGMENTATIONS
+
+    found = tuple(a.strip() for a in str(augmentations).split(",") if a.strip())
+    wrong = [a for a in found if a not in AUGMENTATIONS]
+    if not found or wrong:
+        raise ValueError(f"AUGMENTATIONS must list policies from {AUGMENTATIONS}, separated by "
+                         f"commas, not {augmentations!r}")
+    return found
 
 
 @dataclass
@@ -46,14 +57,14 @@ class Plan:
     budgets: list[int]
     seeds: list[int]
     batch_size: int
-    step_limits: tuple[int, int]
-    learning_rates: dict
+    augmentations: tuple
+    max_steps: int
     test_images: int
     val_images: int
+    own: dict = field(default_factory=dict)
     full_grid: bool = False
     quick: bool = False
     extra_seeds: dict = field(default_factory=dict)
-    rates_note: str = ""
 
     @property
     def tasks(self) -> list:
@@ -70,14 +81,22 @@ class Plan:
     @property
     def settings(self) -> dict:
         """The keyword arguments ``experiment.run_grid`` takes besides targets, budgets and seeds."""
-        return dict(batch_size=self.batch_size, step_limits=self.step_limits,
-                    test_images=self.test_images, val_images=self.val_images,
-                    learning_rates=self.learning_rates)
+        return dict(batch_size=self.batch_size, augmentations=self.augmentations,
+                    max_steps=self.max_steps, test_images=self.test_images,
+                    val_images=self.val_images, menus_own=self.own)
 
     @property
     def extra_settings(self) -> dict:
-        """The same for ``experiment.run_extra_seeds`` (which keeps every learning-rate candidate)."""
-        return {k: v for k, v in self.settings.items() if k != "learning_rates"}
+        """The same for ``experiment.run_extra_seeds``."""
+        return self.settings
+
+    def menu_sizes(self) -> dict:
+        """{contender: settings it chooses from} on the first target."""
+        from helpers import data
+        from helpers.experiment import STRATEGIES, menu
+
+        flips = data.get_task(self.targets[0]).meta.get("flip_preserves_label", True)
+        return {s: len(menu(s, flips, self.own.get(s), self.augmentations)) for s in STRATEGIES}
 
     def parameters(self) -> dict:
         """Everything that decides the live run's numbers, as plain values for a results file."""
@@ -85,20 +104,19 @@ class Plan:
                 "LABEL_BUDGETS": list(self.budgets), "SEEDS": len(self.seeds),
                 "SEED_LIST": list(self.seeds), "BATCH_SIZE": self.batch_size,
                 "TEST_IMAGES": self.test_images, "VAL_IMAGES": self.val_images,
-                "STEP_LIMITS": list(self.step_limits),
-                "LEARNING_RATES": {k: list(v) for k, v in self.learning_rates.items() if v}}
+                "AUGMENTATIONS": list(self.augmentations), "MAX_STEPS": self.max_steps,
+                "OWN_SETTINGS": {s: {k: list(v) for k, v in o.items()} for s, o in self.own.items()}}
 
     def __str__(self) -> str:
         from helpers.experiment import STRATEGIES
 
-        rates = ("every candidate, chosen on validation" if not any(self.learning_rates.values()) else
-                 ", ".join(f"{s} {'/'.join(f'{r:g}' for r in v) if v else 'every candidate'}"
-                           for s, v in self.learning_rates.items()))
-        rates += f" ({self.rates_note})" if self.rates_note else ""
+        sizes = set(self.menu_sizes().values())
+        size = f"{sizes.pop()} settings each" if len(sizes) == 1 else f"{sorted(sizes)} settings"
         lines = [f"live run: targets {self.targets} x budgets {self.budgets} x "
                  f"{len(STRATEGIES)} contenders x seeds {self.seeds} = {self.n_runs} runs",
-                 f"  steps per run between {self.step_limits[0]} and {self.step_limits[1]}; "
-                 f"learning rates: {rates}",
+                 f"  menus: augmentation {' / '.join(self.augmentations)} x each contender's own "
+                 f"settings = {size}, chosen on validation for every seed",
+                 f"  every network trains until it fits its sample (at most {self.max_steps} steps)",
                  f"  scored on up to {self.test_images} test images; choices made on up to "
                  f"{self.val_images} validation images"]
         if self.extra_seeds:
@@ -110,24 +128,25 @@ class Plan:
 
 
 def plan(target: str, label_budgets, seed: int, seeds: int, committed: dict, *,
-         batch_size: int = 32, test_images: int = 2000, val_images: int = 500,
-         full_grid: bool = False, quick: bool = False) -> Plan:
+         augmentations="shifts", batch_size: int = 32, test_images: int = 2000,
+         val_images: int = 500, full_grid: bool = False, quick: bool = False) -> Plan:
     """The live run's plan from the notebook's parameters and the committed grid (a dict from
-    ``experiment.load_results``)."""
-    from helpers.experiment import MAX_STEPS, MIN_STEPS, TASKS
+    ``experiment.load_results``, read for ``FULL_GRID``)."""
+    from helpers.experiment import AUGMENTATIONS, MAX_STEPS, ONE_SETTING, TASKS
 
-    budgets = parse_budgets(label_budgets)
-    targets, seed_list = [target], list(range(seed, seed + seeds))
-    learning_rates = committed_learning_rates(committed, target, budgets[0]) if len(budgets) == 1 else {}
-    note = "as the committed grid chose them on validation for this cell" if any(learning_rates.values()) else ""
-    extra = {}
+    if target not in TASKS:
+        raise ValueError(f"TARGET must be one of {TASKS}, not {target!r}")
+    if int(seeds) < 1:
+        raise ValueError(f"SEEDS must be 1 or more, not {seeds!r}")
+    budgets, augs = parse_budgets(label_budgets), parse_augmentations(augmentations)
+    targets, seed_list, own, extra = [target], list(range(seed, seed + seeds)), {}, {}
+    max_steps = MAX_STEPS
     if full_grid:
-        targets, budgets = list(TASKS), [int(b) for b in committed["parameters"]["LABEL_BUDGETS"]]
-        seed_list, learning_rates, note = list(range(committed["parameters"]["SEEDS"])), {}, ""
-        extra = committed["parameters"].get("EXTRA_SEEDS", {})
-    step_limits = (MIN_STEPS, MAX_STEPS)
+        p = committed["parameters"]
+        targets, budgets = list(TASKS), [int(b) for b in p["LABEL_BUDGETS"]]
+        seed_list, augs, extra = list(range(p["SEEDS"])), AUGMENTATIONS, p.get("EXTRA_SEEDS", {})
     if quick:
-        seed_list, budgets, step_limits = seed_list[:2], budgets[:1], QUICK_STEP_LIMITS
-        learning_rates, extra, note = dict(QUICK_LEARNING_RATES), {}, "quick mode: one fixed rate"
-    return Plan(targets, budgets, seed_list, batch_size, step_limits, learning_rates,
-                test_images, val_images, full_grid, quick, extra, note)
+        seed_list, budgets, max_steps = seed_list[:2], budgets[:1], QUICK_MAX_STEPS
+        augs, own, extra = augs[:1], dict(ONE_SETTING), {}
+    return Plan(targets, budgets, seed_list, batch_size, augs, max_steps, test_images,
+                val_images, own, full_grid, quick, extra)

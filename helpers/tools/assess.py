@@ -56,8 +56,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"labels per class on the learning curve (default: {DEFAULT_BUDGETS})")
     p.add_argument("--seeds", default=str(DEFAULT_SEEDS),
                    help=f"few-shot samples per budget, paired across contenders (default: {DEFAULT_SEEDS})")
-    p.add_argument("--steps", default=None,
-                   help="optimisation steps per network (default: the course's rule, by sample size)")
+    p.add_argument("--max-steps", default=None, dest="max_steps",
+                   help="most optimisation steps per network run (default: the course's rule, "
+                        "until the sample is fitted and validation stops improving)")
     p.add_argument("--seed", default="0", help="fixes the splits and the first sample (default: 0)")
     p.add_argument("--jobs", type=int, default=1,
                    help="N > 1: fan the learning curve out on a local Dask cluster of N workers")
@@ -97,7 +98,7 @@ def check_options(args) -> dict:
     return {"budgets": parse_budgets(args.budgets),
             "seeds": _int_option("--seeds", args.seeds, 1),
             "seed": _int_option("--seed", args.seed, 0),
-            "steps": None if args.steps is None else _int_option("--steps", args.steps, 10)}
+            "max_steps": None if args.max_steps is None else _int_option("--max-steps", args.max_steps, 10)}
 
 
 # ---------------------------------------------------------------- the report's parts
@@ -282,7 +283,7 @@ def curve_rows(report, task, choice, backbone, budgets, seeds, seed: int, kwargs
 
 
 def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: int = DEFAULT_SEEDS,
-        seed: int = 0, steps: int | None = None, jobs: int = 1, scheduler: str | None = None,
+        seed: int = 0, max_steps: int | None = None, jobs: int = 1, scheduler: str | None = None,
         progress: bool = True) -> str:
     """The analysis of one scanned folder, written into ``out``; returns the recommendation."""
     import logging
@@ -306,7 +307,7 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     if budget_note:
         print(f"Note: {budget_note}", file=sys.stderr)
     sizes = {"val_images": len(task.y_val), "test_images": len(task.y_test)}
-    kwargs = dict(sizes, **({"steps": steps} if steps else {}))
+    kwargs = dict(sizes, **({"max_steps": max_steps} if max_steps else {}))
     if progress:
         print(f"{len(report.class_names)} classes, train/validation/test "
               f"{len(task.y_train)}/{len(task.y_val)}/{len(task.y_test)}; backbone {net.name} "
@@ -327,7 +328,7 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     plt.close(fig)
 
     # the chosen contender trained once more, its worst mistakes, its export
-    model, info = final_model.train_chosen(task, strategy, budgets[-1], seed, net, steps=steps,
+    model, info = final_model.train_chosen(task, strategy, budgets[-1], seed, net, max_steps=max_steps,
                                            val_images=sizes["val_images"],
                                            test_images=sizes["test_images"])
     mistakes = capstone.most_confused(lambda x: model.predict(x, verbose=0), task, k=8)
@@ -344,7 +345,7 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
         "# Does transfer pay on these images?", "",
         f"Made by `python -m helpers assess` in {time.perf_counter() - started:.0f} s: "
         f"budgets {', '.join(map(str, budgets))} labels per class, {seeds} seed(s) from {seed}"
-        + (f", {steps} optimisation steps per network" if steps else "") + ".", "",
+        + (f", at most {max_steps} optimisation steps per network run" if max_steps else "") + ".", "",
         "## The folder", "", "```", own_images.describe(report), "```", "",
         f"Splits (fixed by seed {seed}; the test images are read only for the final scores): "
         f"{len(task.y_train)} training, {len(task.y_val)} validation, {len(task.y_test)} test images.", "",
