@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from helpers.config import TEST_EXECUTED_DIR as EXECUTED
-from helpers.config import nbval_done_marker
+from helpers.tools import testrun
+from helpers.tools.testrun import EXECUTED_DIR as EXECUTED
 
 # What the notebooks' kernels see: quick mode, no downloads, an empty Keras cache, results here.
 KERNEL_ENV = {"TLW_QUICK": "1", "TLW_OFFLINE": "1", "TLW_RESULTS_DIR": str(EXECUTED / "results"),
@@ -67,4 +67,4 @@ def pytest_runtest_teardown(item, nextitem):
     nbformat.write(nb, tmp)
     os.replace(tmp, EXECUTED / name)
     if nextitem is None or nextitem.parent is not item.parent:  # the notebook's last cell
-        nbval_done_marker(name).write_text(os.environ.get("TLW_TEST_RUN", "") + "\n")
+        testrun.mark_done(name)

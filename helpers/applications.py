@@ -17,7 +17,13 @@ import numpy as np
 
 from helpers import config
 
-BACKBONES = ("MobileNetV2", "EfficientNetB0")
+__all__ = ["BACKBONES", "MOBILENET_SIZES", "WeightsUnavailable", "weights_filename",
+           "cached_weights_path", "expected_hash", "preprocess_input", "build_backbone",
+           "backbone_or_fallback", "to_rgb_batch", "write_image_folder",
+           "input_range_after_preprocessing", "kfold_with_inner_validation", "probe_accuracy",
+           "calibrated_copy"]
+
+BACKBONES = config.IMAGENET_BACKBONES   # the families built here
 MOBILENET_SIZES = (96, 128, 160, 192, 224)
 
 

@@ -24,13 +24,21 @@ import math
 
 import numpy as np
 
-from helpers import backbones, data, experiment, features, stats
+from helpers import backbones, experiment, features, stats
+from helpers.mistakes import most_confused, plot_most_confused  # noqa: F401 - capstone.<name> as before
+from helpers.own_images import usable_budgets  # noqa: F401 - capstone.<name> as before
 
 __all__ = ["assessment", "format_assessment", "learning_curve", "comparison", "recommendation",
            "labels_needed", "plot_learning_curve", "format_learning_curve", "most_confused", "plot_most_confused",
-           "usable_budgets", "display_labels", "curve", "smallest_within", "TARGET_FRACTION", "MIN_SEEDS"]
+           "usable_budgets", "display_labels", "curve", "smallest_within", "TARGET_FRACTION", "MIN_SEEDS",
+           "CURVE_MENUS", "CURVE_AUGMENTATIONS"]
 
 TARGET_FRACTION = 0.95   # "enough labels": within this fraction of the best validation accuracy
+# The learning curve's menus: one setting each (shifts as augmentation), so that it runs in
+# minutes; ``learning_curve(..., menus_own={}, augmentations=experiment.AUGMENTATIONS)`` gives
+# notebook 06's full menus. The exported model is trained with the same (``final_model``).
+CURVE_MENUS = experiment.ONE_SETTING
+CURVE_AUGMENTATIONS = ("shifts",)
 MIN_SEEDS = 3            # fewer seeds than this: no verdict, "can't tell: too few seeds"
 FIRM_SPREAD_SEEDS = 5    # fewer seeds than this and every seed's difference the same: no verdict
 SMALL_TEST_PER_CLASS = 10  # fewer test images in a class than this: the words warn
@@ -60,49 +68,6 @@ def _per_class(budget) -> str:
     if str(budget) == "all":
         return "all training images of each class"
     return f"{budget} label{'' if str(budget) == '1' else 's'} per class"
-
-
-# ---------------------------------------------------------------- the budgets a folder allows
-
-def usable_budgets(task, budgets) -> tuple[list, str]:
-    """``(kept, note)``: the budgets (labels per class) the task's training split can sample.
-
-    A budget of as many images as the smallest class has, or more, cannot be a sample of that
-    many per class: ``experiment.run_cell`` would train on the whole training split under the
-    budget's number. Such budgets are dropped; one entry for the whole split is kept in their
-    place: the number itself when every class has that many, else ``"all"``. ``note`` says
-    what was dropped, names the smallest class and its count, and the fix ("" when nothing
-    was). The notebook and ``python -m helpers assess`` call it the same way::
-
-        budgets, note = capstone.usable_budgets(task, budgets)
-    """
-    asked = [experiment.budget_value(b) for b in budgets]
-    if not asked or not all(b == "all" or (isinstance(b, int) and b >= 1) for b in asked):
-        raise ValueError(f"budgets must be labels per class, integers >= 1 (or 'all'), not {budgets!r}")
-    counts = np.bincount(np.asarray(task.y_train), minlength=task.num_classes)
-    smallest, largest = int(counts.min()), int(counts.max())
-    name = task.class_names[int(counts.argmin())]
-    balanced = smallest == largest
-
-    def fits(b):
-        return b != "all" and (b < smallest or (balanced and b == smallest))
-
-    numbers = sorted({b for b in asked if b != "all"})
-    kept = [b for b in numbers if fits(b)]
-    dropped = [b for b in numbers if not fits(b)]
-    whole = smallest if balanced else "all"
-    if (dropped or "all" in asked) and whole not in kept:
-        kept.append(whole)
-    if not dropped:
-        return kept, ""
-    what = (f"{smallest} per class, every training image" if balanced else
-            f"'all': every training image, {smallest} of {name!r} up to {largest} of the largest class")
-    return kept, (
-        f"Class {name!r} has only {smallest} training images (after the validation and test images "
-        f"are set aside), so budgets of {', '.join(map(str, dropped))} labels per class cannot be "
-        f"sampled; they are dropped, and the whole training split is measured once instead ({what}). "
-        f"Budgets measured: {', '.join(map(str, kept))}. Fix: lower LABEL_BUDGETS (notebook) or "
-        f"--budgets (command) to at most {smallest - (not balanced)}, or add images to {name!r}.")
 
 
 # ---------------------------------------------------------------- verdicts that need enough seeds
@@ -150,30 +115,18 @@ def assessment(task, backbone=backbones.SOURCE_CNN, budgets=(1, 5), seeds=range(
     """Pretrained features against the same network with random weights, on ``task``.
 
     Notebook 03's assessment (``features.transferability``): for each budget and seed, a linear
-    probe on each network's features (layer and C chosen on validation, test read once), each
-    sample with its own random twin, calibrated on the sample. Returns one paired comparison per
-    budget (pretrained minus random test accuracy), with ``per_class`` added and the capstone's
-    verdict rule (``why``: why a verdict was withheld). ``progress``: a progress bar.
+    probe on each network's features (layer, C and BatchNormalization, kept or calibrated on the
+    sample, chosen on validation; test read once), each sample with its own random twin (the
+    course's random control, ``helpers.models``). Returns one paired comparison per budget
+    (pretrained minus random test accuracy), with ``per_class`` added and the capstone's verdict
+    rule (``why``: why a verdict was withheld). ``progress``: a progress bar.
 
-    With random weights the "pretrained" network is the backbone's one fixed random draw,
-    calibrated on each sample exactly as the twins are (``Backbone.calibrated``): the two arms
-    then differ only by the draw."""
+    With random weights the "pretrained" network is the backbone's one fixed random draw, offered
+    the same BatchNormalization choice as the twins: the two arms then differ only by the draw."""
     budgets, seeds = list(budgets), list(seeds)
-    shape = task.x_train.shape[1:]
-    layers = backbone.feature_layers
-    if backbone.weights is not None:
-        rows = features.transferability(backbone.pretrained(shape), task, budgets, seeds, layers,
-                                        val_images=val_images, test_images=test_images,
-                                        progress=progress)
-    else:
-        rows = []
-        for budget in budgets:
-            for seed in seeds:
-                x, _ = data.few_shot(task.x_train, task.y_train, budget, seed=seed)  # the sample
-                drawn = backbone.calibrated(backbone.pretrained(shape), x)
-                rows += features.transferability(drawn, task, [budget], [seed], layers,
-                                                 val_images=val_images, test_images=test_images,
-                                                 progress=False)
+    rows = features.transferability(backbone.pretrained(task.x_train.shape[1:]), task, budgets,
+                                    seeds, backbone.feature_layers, val_images=val_images,
+                                    test_images=test_images, progress=progress)
     out = []
     for b in budgets:
         mine = [r for r in rows if r["per_class"] == b]
@@ -189,7 +142,7 @@ def format_assessment(rows, weights: str | None = "imagenet", task=None) -> str:
     random = _random(weights)
     if random:
         lines.append("The backbone's weights are random here: no pretraining was measured. Both "
-                     "arms are random networks, calibrated on each sample alike: one fixed draw "
+                     "arms are random networks, given the same choices on each sample: one fixed draw "
                      "of the backbone against a new draw per seed (random twins); a gap between "
                      "them is the luck of one draw, not an effect of pretraining.")
     a, b = (("random backbone (one fixed draw)", "random twins (a new draw per seed)") if random
@@ -205,13 +158,11 @@ def format_assessment(rows, weights: str | None = "imagenet", task=None) -> str:
 
 def learning_curve(task, budgets, seeds, strategies=experiment.STRATEGIES,
                    backbone=backbones.SOURCE_CNN, progress: bool = True,
-                   menus_own=experiment.ONE_SETTING, augmentations=("shifts",),
+                   menus_own=CURVE_MENUS, augmentations=CURVE_AUGMENTATIONS,
                    **run_cell_kwargs) -> list:
     """Notebook 06's fair comparison on ``task`` at several budgets: ``experiment.run_grid`` rows
     (the same code, the same training rule, choices on validation), one per contender, budget
-    and seed. By default every contender gets one setting (``experiment.ONE_SETTING``, shifts as
-    augmentation), so that it runs in minutes; ``menus_own={}`` and
-    ``augmentations=experiment.AUGMENTATIONS`` give notebook 06's full menus.
+    and seed, with the menus ``CURVE_MENUS`` and ``CURVE_AUGMENTATIONS`` unless told otherwise.
     Pass budgets through :func:`usable_budgets` first."""
     return experiment.run_grid([task], list(budgets), list(seeds), tuple(strategies),
                                progress=progress, backbone=backbone, menus_own=menus_own,
@@ -438,45 +389,3 @@ def recommendation(rows, weights: str | None = "imagenet", task=None) -> str:
     lines += [overall, _curve_sentence(rows, strategy, weights)]
     warning = _small_test_warning(task)
     return "\n".join(lines + ([warning] if warning else []))
-
-
-# ---------------------------------------------------------------- the model's worst mistakes
-
-def most_confused(model_predict, task, k: int = 8, batch_size: int = 256) -> list[dict]:
-    """The ``k`` test images the model gets most wrong: wrongly classified, with the highest
-    probability on the wrong class. ``model_predict(images)`` returns class probabilities.
-
-    Each entry: the test ``index``, the ``image``, its ``true`` and ``predicted`` class names and
-    the ``confidence`` given to the wrong class. The test split is only looked at here, after
-    every choice was made."""
-    x = np.asarray(task.x_test)
-    probs = np.concatenate([np.asarray(model_predict(x[i:i + batch_size]))
-                            for i in range(0, len(x), batch_size)]) if len(x) else np.zeros((0, 0))
-    if probs.ndim != 2 or len(probs) != len(x):
-        raise ValueError("model_predict must return one row of class probabilities per image, "
-                         f"got shape {probs.shape} for {len(x)} images")
-    predicted = probs.argmax(1)
-    wrong = np.flatnonzero(predicted != np.asarray(task.y_test))
-    order = wrong[np.argsort(-probs[wrong, predicted[wrong]], kind="stable")][:k]
-    return [{"index": int(i), "image": x[i], "true": task.class_names[int(task.y_test[i])],
-             "predicted": task.class_names[int(predicted[i])],
-             "confidence": float(probs[i, predicted[i]])} for i in order]
-
-
-def plot_most_confused(mistakes, columns: int = 4):
-    """The mistakes of :func:`most_confused` in a grid, each titled true → predicted (confidence)."""
-    import matplotlib.pyplot as plt
-
-    rows = max(1, -(-len(mistakes) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.4 * columns, 2.6 * rows), squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, m in zip(axes.flat, mistakes, strict=False):
-        image = np.asarray(m["image"])
-        ax.imshow(image[..., 0] if image.shape[-1] == 1 else image,
-                  cmap="gray" if image.shape[-1] == 1 else None, vmin=0, vmax=1)
-        ax.set_title(f"{m['true']} → {m['predicted']}\n({m['confidence']:.2f})", fontsize=8)
-    if not mistakes:
-        axes[0, 0].set_title("no test image is misclassified")
-    fig.tight_layout()
-    return fig

@@ -1,21 +1,48 @@
-"""Paths, environment variables and quick mode, in one place.
+"""Paths, environment variables, quick mode, and the names every module agrees on, in one place.
 
-Every environment variable the course reads starts with ``TLW_``:
+Every environment variable the course reads starts with ``TLW_`` and is read here, nowhere else:
 
 - ``TLW_QUICK``: ``1`` makes every notebook run its quick settings (tests, CI).
 - ``TLW_DATA_DIR``: a folder holding the four Fashion-MNIST ``.gz`` files.
 - ``TLW_PROGRESS_FILE``: where quiz answers are recorded.
+- ``TLW_RESULTS_DIR``: where each notebook's recorded results go (default ``build/results``).
 - ``TLW_OFFLINE``: ``1`` forbids every network access (downloads fail fast).
 - ``TLW_STRICT``: ``1`` makes exercise checks raise ``AssertionError`` on a wrong answer.
+- ``TLW_LEARNER``: who is answering the quizzes (orders their options; default the login name).
 
 nbgrader sets ``NBGRADER_EXECUTION`` while it validates or autogrades: then the course runs
 quick, checks are strict, and nothing is written to the learner's progress or results files.
+(`make test` sets one more, ``TLW_TEST_RUN``, for its own wiring; the course never reads it.)
+
+The names shared across modules live here too, as plain strings, so that checking a parameter
+never imports TensorFlow: the targets (``TARGETS``) and the backbones a learner may choose
+(``BACKBONE_CHOICES``).
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+__all__ = [
+    "PACKAGE_DIR", "INSTALLED", "ROOT", "DATASETS_DIR", "COMMITTED_RESULTS_DIR", "MODELS_DIR",
+    "NOTEBOOKS_DIR", "SOLUTIONS_DIR", "BUILD_DIR", "CACHE_DIR", "DEBIAN_DATA_DIR",
+    "SOURCE_MODEL_PATH", "SOURCE_MODEL_CARD", "TARGETS", "IMAGENET_BACKBONES", "BACKBONE_CHOICES", "AUGMENTATIONS",
+    "user_cache_dir", "env_flag", "quick_mode", "autograding", "offline", "strict_checks",
+    "data_dir_from_env", "progress_file", "results_dir", "learner_name", "keras_home",
+    "user_data_dir",
+]
+
+# The targets, in the decision table's order: the same classes in a new look, new classes in the
+# same look, new classes in a new look (helpers.data builds each; notebook 06 and the grid run them).
+TARGETS = ("look", "near", "far")
+# The ImageNet families the course builds from ``keras.applications`` (helpers.applications), and
+# what the capstone's BACKBONE parameter takes: those, the course's own source CNN, or "auto".
+IMAGENET_BACKBONES = ("MobileNetV2", "EfficientNetB0")
+BACKBONE_CHOICES = ("auto", "source_cnn", *IMAGENET_BACKBONES)
+# Notebook 06's augmentation policies (``experiment.menus``), here so that checking a parameter
+# loads no TensorFlow.
+AUGMENTATIONS = ("none", "shifts", "shifts and flips")
 
 # Where the course's files are. In a checkout (a clone, `pip install -e .`) they sit in the
 # repository's own folders, next to helpers/. An installed wheel (`pip install .`, Colab) carries
@@ -44,12 +71,6 @@ def user_cache_dir() -> Path:
 # written: outputs (executed notebooks, results) and caches (verified checksums, features)
 BUILD_DIR = Path.cwd() / "build" if INSTALLED else ROOT / "build"
 CACHE_DIR = user_cache_dir() if INSTALLED else DATASETS_DIR / "cache"
-TEST_EXECUTED_DIR = BUILD_DIR / "test-run" / "executed"  # `make test`: notebooks nbval ran
-
-
-def nbval_done_marker(notebook_name: str) -> Path:
-    """`make test`: the file saying a notebook ran to its last cell in test run ``TLW_TEST_RUN``."""
-    return TEST_EXECUTED_DIR / f".{Path(notebook_name).stem}.done"
 
 DEBIAN_DATA_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -82,10 +103,32 @@ def offline() -> bool:
     return env_flag("TLW_OFFLINE")
 
 
+def strict_checks() -> bool:
+    """True when exercise checks must raise on a wrong answer (``TLW_STRICT=1``, or nbgrader)."""
+    return env_flag("TLW_STRICT") or autograding()
+
+
 def data_dir_from_env() -> Path | None:
     """The folder named by ``TLW_DATA_DIR``, if any."""
     value = os.environ.get("TLW_DATA_DIR", "").strip()
     return Path(value).expanduser() if value else None
+
+
+def progress_file() -> Path:
+    """Where quiz answers are recorded: ``TLW_PROGRESS_FILE``, else the user's data folder."""
+    value = os.environ.get("TLW_PROGRESS_FILE", "").strip()
+    return Path(value).expanduser() if value else user_data_dir() / "progress.json"
+
+
+def results_dir() -> Path:
+    """Where notebooks record their results: ``TLW_RESULTS_DIR``, else ``build/results``."""
+    value = os.environ.get("TLW_RESULTS_DIR", "").strip()
+    return Path(value) if value else BUILD_DIR / "results"
+
+
+def learner_name() -> str | None:
+    """Who is answering the quizzes, as ``TLW_LEARNER`` says (None when unset)."""
+    return os.environ.get("TLW_LEARNER", "").strip() or None
 
 
 def keras_home() -> Path:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import config
+from helpers import config, models
 
 FEATURE_CACHE_DIR = config.CACHE_DIR / "features"
 
@@ -118,17 +118,19 @@ def probe(train_f, train_y, val_f, val_y, seed: int = 0, c_values=PROBE_C, max_i
 
 
 def random_twin(model, seed: int, calibrate_on=None):
-    """The same architecture as ``model`` with fresh random weights: the control for transfer.
+    """The course's random-weight control for the few-shot sample drawn with ``seed``: the same
+    architecture as ``model`` with fresh random weights, drawn with seed
+    ``models.TWIN_SEED + seed`` (never the sample's own seed; ``helpers/models.py`` defines the
+    control).
 
     ``calibrate_on`` (images): set its BatchNormalization statistics from them (see
-    :func:`calibrate_batchnorm`), so the control normalises its own activations, as the
-    pretrained model does with its source statistics.
+    :func:`calibrate_batchnorm`); without it they stay as initialised. Both treatments are
+    legitimate, so the course's comparisons give the control both and keep the one better on
+    validation (:func:`transferability`, :func:`three_probes`, :func:`depth_probe`).
     """
     import keras
 
-    from helpers.models import set_seed
-
-    set_seed(seed)
+    models.set_seed(models.TWIN_SEED + seed)
     twin = keras.models.clone_model(model)  # same layers, newly initialised weights
     if calibrate_on is not None:
         calibrate_batchnorm(twin, calibrate_on)
@@ -181,40 +183,105 @@ def layer_features(model, layer_names, images) -> dict:
     return {name: np.concatenate([c[i] for c in chunks]) for i, name in enumerate(layer_names)}
 
 
-def transferability(model, task, budgets, seeds, layer_names, val_images: int = 500,
-                    test_images: int = 2000, progress: bool = True) -> list[dict]:
-    """The transferability assessment: linear probes on the pretrained ``model`` and on its
-    random-init twin (one per seed), on the same few-shot samples.
+def _calibrated_copy(model, images):
+    """A copy of ``model`` (same weights) whose BatchNormalization statistics are set from
+    ``images`` (:func:`calibrate_batchnorm`); ``model`` itself is left as it is."""
+    import keras
 
-    For each (budget, seed) and each of the two models, the layer and C are chosen on
-    validation; test accuracy is read once, for that choice. Each sample gets its own twin,
-    with BatchNormalization statistics calibrated on that sample's (unlabelled) images. Returns one row per
-    (budget, seed) with both models' validation and test accuracy and their chosen layers.
-    """
+    copy = keras.models.clone_model(model)
+    copy.set_weights(model.get_weights())
+    return calibrate_batchnorm(copy, images)
+
+
+def _menus(model, twin, images) -> dict:
+    """The two arms' BatchNormalization menus on one few-shot sample (``images``, unlabelled):
+    {"pretrained": [(option, network)], "random": [(option, network)]}. The pretrained ``model``
+    keeps its source statistics or has them recalibrated on the sample
+    (``models.PRETRAINED_BATCHNORM``); its random ``twin`` keeps its initial statistics or has
+    them calibrated on the sample (``models.TWIN_BATCHNORM``): menus of the same size."""
+    return {"pretrained": ((models.PRETRAINED_BATCHNORM[0], model),
+                           (models.PRETRAINED_BATCHNORM[1], _calibrated_copy(model, images))),
+            "random": ((models.TWIN_BATCHNORM[0], twin),
+                       (models.TWIN_BATCHNORM[1], _calibrated_copy(twin, images)))}
+
+
+def _fits_on_validation(menu, layer_names, x, y, val, seed: int, val_features=None) -> dict:
+    """{(option, layer): (validation accuracy, network, classifier)}: a linear probe, its C chosen
+    on ``val`` = (images, labels), on the features after every layer, for every option of
+    ``menu`` ([(option, network)]), in that order. ``val_features(network)`` gives the
+    validation images' {layer: features} (default: computed here)."""
+    fits = {}
+    for option, net in menu:
+        val_feats = (val_features(net) if val_features is not None
+                     else layer_features(net, layer_names, val[0]))
+        train = layer_features(net, layer_names, x)
+        for layer in layer_names:
+            clf, acc = probe(train[layer], y, val_feats[layer], val[1], seed)
+            fits[option, layer] = (acc, net, clf)
+    return fits
+
+
+def _best_of(fits: dict):
+    """The (validation accuracy, option, network, layer, classifier) of the best of ``fits``
+    (:func:`_fits_on_validation`). Ties go to the first: the first option, the shallower layer
+    (and, inside :func:`probe`, the smaller C)."""
+    option, layer = max(fits, key=lambda key: fits[key][0])   # max keeps the first of equals
+    acc, net, clf = fits[option, layer]
+    return acc, option, net, layer, clf
+
+
+def _best_on_validation(menu, layer_names, x, y, val, seed: int, val_features=None):
+    """The (validation accuracy, option, network, layer, classifier) that a linear probe scores
+    best on validation, over every option of ``menu`` ([(option, network)]), layer and C. Ties
+    go to the first: the first option, the shallower layer, the smaller C."""
+    return _best_of(_fits_on_validation(menu, layer_names, x, y, val, seed, val_features))
+
+
+def transferability(model, task, budgets, seeds, layer_names, val_images: int | None = 500,
+                    test_images: int | None = 2000, progress: bool = True) -> list[dict]:
+    """The transferability assessment: linear probes on the pretrained ``model`` and on its
+    random-weight twin, on the same few-shot samples.
+
+    For each (budget, seed) the twin is the same architecture with random weights drawn with
+    seed ``models.TWIN_SEED + seed``. Each arm chooses on validation from a menu of the same
+    size: layer × C × BatchNormalization statistics, where the twin's statistics are left as
+    initialised or calibrated on the sample's (unlabelled) images (``models.TWIN_BATCHNORM``), and
+    the pretrained network's come from its source or are recalibrated on the sample
+    (``models.PRETRAINED_BATCHNORM``). Test accuracy is read once, for each arm's choice.
+
+    Returns one row per (budget, seed) with each arm's validation and test accuracy, its chosen
+    layer (``*_layer``) and BatchNormalization option (``*_batchnorm``). ``val_images`` and
+    ``test_images`` cut the splits (None: all of them)."""
     from tqdm.auto import tqdm
 
     from helpers.data import few_shot
 
     val = (task.x_val[:val_images], task.y_val[:val_images])
     test = (task.x_test[:test_images], task.y_test[:test_images])
-    pre_val, pre_test = (layer_features(model, layer_names, x) for x in (val[0], test[0]))
+    source_val = layer_features(model, layer_names, val[0])
+    source_test: dict = {}     # the pretrained network's test features, per layer once chosen
+
+    def val_features(net):
+        return source_val if net is model else layer_features(net, layer_names, val[0])
+
     rows = []
     jobs = [(b, s) for s in seeds for b in budgets]
     for budget, seed in tqdm(jobs, desc="assessment", disable=not progress):
         x, y = few_shot(task.x_train, task.y_train, budget, seed=seed)
-        # a random twin per sample, its BatchNormalization calibrated on that sample's images
-        twin = random_twin(model, 10_000 + seed, calibrate_on=x)
+        menus = _menus(model, random_twin(model, seed), x)
         row = {"per_class": budget, "seed": seed}
-        for name, m, val_feats in (("pretrained", model, pre_val),
-                                   ("random", twin, layer_features(twin, layer_names, val[0]))):
-            train = layer_features(m, layer_names, x)
-            fits = {layer: probe(train[layer], y, val_feats[layer], val[1], seed)
-                    for layer in layer_names}
-            layer = max(fits, key=lambda k: fits[k][1])
-            clf, val_acc = fits[layer]
-            # test features only for the chosen layer: the test split is read once, after the choice
-            test_feats = pre_test[layer] if m is model else layer_features(m, (layer,), test[0])[layer]
+        for name, menu in menus.items():
+            val_acc, option, net, layer, clf = _best_on_validation(menu, layer_names, x, y, val,
+                                                                   seed, val_features)
+            # test features only for the choice: the test split is read once, after it
+            if net is model:
+                if layer not in source_test:
+                    source_test[layer] = layer_features(model, (layer,), test[0])[layer]
+                test_feats = source_test[layer]
+            else:
+                test_feats = layer_features(net, (layer,), test[0])[layer]
             row[f"{name}_layer"] = layer
+            row[f"{name}_batchnorm"] = option
             row[f"{name}_val"] = val_acc
             row[f"{name}_test"] = float(clf.score(test_feats, test[1]))
         rows.append(row)
@@ -280,14 +347,12 @@ def time_per_epoch(model, x, y, epochs: int, batch_size: int = 32) -> tuple[floa
 def in_loop_vs_cached(base, x_train, y_train, x_test, y_test, num_classes: int, epochs: int,
                       seed: int = 0, batch_size: int = 128) -> dict:
     """Train the same head two ways on the same data; return times per epoch and test accuracies."""
-    from helpers.models import set_seed
-
-    set_seed(seed)
+    models.set_seed(seed)
     end_to_end = compile_classifier(frozen_base_model(base, num_classes))
     loop_epoch, _ = time_per_epoch(end_to_end, x_train, y_train, epochs, batch_size)
     loop_acc = float(end_to_end.evaluate(x_test, y_test, verbose=0)[1])
 
-    set_seed(seed)
+    models.set_seed(seed)
     t0 = time.perf_counter()
     f_train = extract_features(base, x_train)
     extract_seconds = time.perf_counter() - t0
@@ -300,16 +365,34 @@ def in_loop_vs_cached(base, x_train, y_train, x_test, y_test, num_classes: int, 
             "in_loop_accuracy": loop_acc, "cached_accuracy": cached_acc}
 
 
-def depth_probe(model, layer_names, x_train, y_train, x_test, y_test, seed: int = 0) -> dict:
-    """Linear-probe accuracy on (``x_test``, ``y_test``) of features taken after each layer in
-    ``layer_names``. To choose a layer, pass validation images there (notebook 03 does).
+def depth_probe(pretrained, random_weights, layer_names, train, val, seed: int = 0) -> dict:
+    """Notebook 03's depth plot on one few-shot sample ``train`` = (images, labels): a linear
+    probe on the features after each layer of ``layer_names``, scored on ``val`` = (images,
+    labels), for the ``pretrained`` network and for ``random_weights``, its random twin for this
+    sample (:func:`random_twin` with the sample's seed).
 
-    One model with an output per layer: a single forward pass gives every layer's features.
+    Each arm chooses as in :func:`transferability`: for each layer, the probe's C and the
+    network's BatchNormalization statistics are chosen on validation (the pretrained network's
+    from its source or recalibrated on the sample, the twin's as initialised or calibrated on
+    it), and the arm's choice is the best of every (statistics, layer). Returns {"pretrained":
+    ..., "random weights": ...}, each a dict: ``"validation"`` {layer: validation accuracy},
+    ``"batchnorm"`` {layer: the statistics chosen there}, and the arm's overall choice:
+    ``"layer"``, ``"network"`` (with the chosen statistics) and ``"probe"`` (the fitted
+    classifier), to read the test images once:
+    ``probe.score(layer_features(network, [layer], x_test)[layer], y_test)``.
     """
-    train_f = layer_features(model, layer_names, x_train)
-    test_f = layer_features(model, layer_names, x_test)
-    return {name: linear_probe(train_f[name], y_train, test_f[name], y_test, seed)
-            for name in layer_names}
+    x, y = train
+    menus = _menus(pretrained, random_weights, x)
+    out = {}
+    for name, arm in (("pretrained", "pretrained"), ("random weights", "random")):
+        fits = _fits_on_validation(menus[arm], layer_names, x, y, val, seed)
+        options = [option for option, _ in menus[arm]]
+        best = {layer: max(options, key=lambda o, layer=layer: fits[o, layer][0])
+                for layer in layer_names}
+        _, _, net, layer, clf = _best_of(fits)
+        out[name] = {"validation": {k: fits[best[k], k][0] for k in layer_names},
+                     "batchnorm": best, "layer": layer, "network": net, "probe": clf}
+    return out
 
 
 def regression_pretext_targets(images, size: int = 7) -> np.ndarray:
@@ -325,9 +408,7 @@ def build_regression_model(outputs: int = 49):
     import keras
     from keras import layers
 
-    from helpers.models import build_source_cnn
-
-    trunk = build_source_cnn()
+    trunk = models.build_source_cnn()
     features = trunk.get_layer("features").output
     out = layers.Dense(outputs, name="regression")(features)
     model = keras.Model(trunk.input, out, name="regression_pretext")
@@ -356,29 +437,33 @@ def three_probes(task, pretrained, random_weights, per_class: int, seed: int = 0
                  test_images: int = 2000, val_images: int = 500,
                  layers=("block3_relu1", "features")) -> dict:
     """Notebook 00's first measurement on one target: linear probes on raw pixels, on the features
-    of ``random_weights`` (the same network, untrained) and on those of ``pretrained``.
+    of ``random_weights`` (the same network, untrained: its random twin for this sample,
+    :func:`random_twin` with ``seed``) and on those of ``pretrained``.
 
-    One few-shot sample of ``per_class`` images per class (``seed``). For each network the layer
-    and the probe's C are chosen on validation; the test images are scored once, for that choice.
-    Returns the three test accuracies, each network's chosen layer, and 2-D PCA projections of
-    the test images as each one describes them (for the plot).
+    One few-shot sample of ``per_class`` images per class (``seed``). Each network chooses as in
+    :func:`transferability`: the layer, the probe's C and its BatchNormalization statistics
+    (the pretrained network's from its source or recalibrated on the sample, the twin's as
+    initialised or calibrated on it) on validation; the test images are scored once, for that
+    choice. Returns the three test accuracies, each network's chosen layer and statistics
+    (``"<name> layer"``, ``"<name> batchnorm"``), and 2-D PCA projections of the test images as
+    each one describes them (for the plot).
     """
     from helpers.data import few_shot
 
     x_few, y_few = few_shot(task.x_train, task.y_train, per_class, seed=seed)
-    x_val, y_val = task.x_val[:val_images], task.y_val[:val_images]
+    val = (task.x_val[:val_images], task.y_val[:val_images])
     x_test, y_test = task.x_test[:test_images], task.y_test[:test_images]
     px = flatten_pixels
-    clf, _ = probe(px(x_few), y_few, px(x_val), y_val, seed)
+    clf, _ = probe(px(x_few), y_few, px(val[0]), val[1], seed)
     out = {"pixels": float(clf.score(px(x_test), y_test)), "y_test": y_test,
            "pixel points": pca_2d(x_test, seed)}
-    for name, model in (("random weights", random_weights), ("pretrained", pretrained)):
-        few, val = (layer_features(model, layers, x) for x in (x_few, x_val))
-        fits = {cut: probe(few[cut], y_few, val[cut], y_val, seed) for cut in layers}
-        cut = max(fits, key=lambda c: fits[c][1])                     # chosen on validation
-        test = layer_features(model, (cut,), x_test)[cut]             # test, read once
-        out[name] = float(fits[cut][0].score(test, y_test))
-        out[f"{name} layer"], out[f"{name} points"] = cut, pca_2d(test, seed)
+    menus = _menus(pretrained, random_weights, x_few)
+    for name, arm in (("random weights", "random"), ("pretrained", "pretrained")):
+        _, option, net, cut, clf = _best_on_validation(menus[arm], layers, x_few, y_few, val, seed)
+        test = layer_features(net, (cut,), x_test)[cut]             # test, read once
+        out[name] = float(clf.score(test, y_test))
+        out[f"{name} layer"], out[f"{name} batchnorm"] = cut, option
+        out[f"{name} points"] = pca_2d(test, seed)
     return out
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from helpers import backbones, experiment
+from helpers import backbones, capstone, experiment
 
 __all__ = ["train_chosen", "chosen_strategy", "as_keras_model", "logistic_regression_as_keras"]
 
@@ -84,20 +84,23 @@ def as_keras_model(trained: dict):
 
 def train_chosen(task, strategy: str, per_class, seed: int = 0, backbone=backbones.SOURCE_CNN,
                  max_steps: int | None = None, batch_size: int = 32, val_images: int = 500,
-                 test_images: int | None = None):
+                 test_images: int | None = None, own: dict | None = None,
+                 augmentations=capstone.CURVE_AUGMENTATIONS):
     """Train ``strategy`` (one of ``experiment.STRATEGIES``) on the few-shot sample of ``task``
-    for ``per_class`` and ``seed`` with ``experiment.run_cell`` itself (every choice made on
+    for ``per_class`` and ``seed`` with ``experiment.run_cell`` itself, with the learning curve's
+    menus unless told otherwise (``own``: the contender's own settings; every choice made on
     validation, as there). Returns ``(model, info)``: a Keras model from images (as ``task``
     stores them) to class probabilities, and what was chosen, with ``info["row"]``, the run's
     measured row (its ``accuracy`` is this model's, on the first ``test_images`` test images;
     ``None``: all of them)."""
     if strategy not in experiment.STRATEGIES:
         raise ValueError(f"strategy must be one of {experiment.STRATEGIES}, not {strategy!r}")
+    own = capstone.CURVE_MENUS.get(strategy) if own is None else own
     limit = {} if max_steps is None else {"max_steps": max_steps}
     row, trained = experiment.run_cell(task, strategy, per_class, seed, **limit,
                                        batch_size=batch_size, val_images=val_images,
-                                       test_images=test_images, backbone=backbone,
-                                       return_model=True)
+                                       test_images=test_images, backbone=backbone, own=own,
+                                       augmentations=augmentations, return_model=True)
     model = as_keras_model(trained)
     return model, {"choice": row["choice"], "val_accuracy": row["val_accuracy"], "row": row}
 
@@ -110,6 +113,4 @@ def chosen_strategy(compared: dict, rows, weights: str | None = "imagenet") -> s
     strategy and the best control validation ranks higher, "behind" the control validation ranks
     best among those ahead, random weights the contender validation ranks best. Test accuracy
     chooses nothing; it is reported."""
-    from helpers import capstone
-
     return capstone._overall(compared, rows, weights)[1]

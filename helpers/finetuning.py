@@ -11,7 +11,14 @@ from functools import lru_cache
 
 import numpy as np
 
+from helpers.freezing import trainable_count
 from helpers.models import BLOCKS
+
+__all__ = ["block_of", "unfreeze_top_blocks", "compile_for_fine_tuning",
+           "current_learning_rate", "early_stopping", "augment_layer", "train_dataset",
+           "distinct_images_over_epochs", "merge_histories", "two_phase",
+           "source_task_accuracy", "most_confused_pairs", "fit_discriminative",
+           "imbalanced_sample", "balanced_class_weights", "oversample", "recall_per_class"]
 
 
 def block_of(layer_name: str) -> str | None:
@@ -131,13 +138,39 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
     """
     import time
 
-    import keras
-
-    from helpers import traced
     from helpers.models import set_seed
 
     started = time.perf_counter()
     set_seed(seed)
+    model, base, h1, head_only_val = _train_head(make_model, train, val, head_epochs, head_lr,
+                                                 train_head_first, reuse)
+    pretrained_before = _body_weights(base)
+    tuner, stopper, h2 = _fine_tune_top(make_model, model, base, train, val, tune_epochs, blocks,
+                                        tune_lr, patience, early_stop, reuse)
+    curves = merge_histories(h1, h2)
+    return {"model": tuner, "curves": curves, "unfreeze_epoch": len(curves.get("loss", [])) - len(h2.history["loss"]),
+            "head_only_val_accuracy": head_only_val,
+            "val_accuracy": float(tuner.evaluate(*val, verbose=0)[1]),
+            "test_accuracy": float(tuner.evaluate(*test, verbose=0)[1]) if test else None,
+            "best_epoch": (int(stopper.best_epoch) if stopper and stopper.best_weights is not None
+                           else None),
+            "learning_rate": current_learning_rate(tuner),
+            "relative_weight_change": _relative_change(pretrained_before, _body_weights(base)),
+            "source_accuracy_after": (source_task_accuracy(base, source_images) if source_images > 0
+                                      else None),
+            "trainable_params": trainable_count(tuner),
+            "seconds": time.perf_counter() - started}
+
+
+def _train_head(make_model, train, val, head_epochs: int, head_lr: float, train_head_first: bool,
+                reuse: bool):
+    """Phase 1 of :func:`two_phase`: a new model, its base frozen, the head trained (unless
+    ``train_head_first`` is False or ``head_epochs`` is 0). Returns ``(model, base, history or
+    {}, validation accuracy of the head alone)``."""
+    import keras
+
+    from helpers import traced
+
     model, base = make_model()
     if reuse:
         model, base = traced.reusable((make_model, "frozen"), (model, base))
@@ -151,28 +184,34 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
     # the last epoch's validation already scored these exact weights; evaluate only if untrained
     head_only_val = (float(h1.history["val_accuracy"][-1]) if h1 else
                      float(model.evaluate(*val, verbose=0)[1]))
-    pretrained_before = [w.numpy().copy() for w in base.weights if "moving" not in w.path]
+    return model, base, h1, head_only_val
+
+
+def _fine_tune_top(make_model, model, base, train, val, tune_epochs: int, blocks: int,
+                   tune_lr: float, patience: int, early_stop: bool, reuse: bool):
+    """Phase 2 of :func:`two_phase`: the top ``blocks`` blocks unfrozen, recompiled at
+    ``tune_lr``, trained (early stopping on ``val`` if ``early_stop``). Returns ``(the model
+    that trained, the EarlyStopping callback or None, its history)``."""
+    from helpers import traced
+
     unfreeze_top_blocks(base, blocks)
     # the same layers as a second model: its own optimizer and traced step for this configuration
     tuner = traced.view((make_model, "tune", blocks), model) if reuse else model
     _compile(tuner, lambda: compile_for_fine_tuning(tuner, tune_lr), tune_lr, reuse)
     stopper = early_stopping(patience) if early_stop else None
     h2 = _fit(tuner, train, val, tune_epochs, [stopper] if stopper else [])
-    curves = merge_histories(h1, h2)
-    after = [w.numpy() for w in base.weights if "moving" not in w.path]
-    moved = float(np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after, pretrained_before, strict=True)))
-                  / np.sqrt(sum((b ** 2).sum() for b in pretrained_before)))
-    return {"model": tuner, "curves": curves, "unfreeze_epoch": len(curves.get("loss", [])) - len(h2.history["loss"]),
-            "head_only_val_accuracy": head_only_val,
-            "val_accuracy": float(tuner.evaluate(*val, verbose=0)[1]),
-            "test_accuracy": float(tuner.evaluate(*test, verbose=0)[1]) if test else None,
-            "best_epoch": (int(stopper.best_epoch) if stopper and stopper.best_weights is not None
-                           else None),
-            "learning_rate": current_learning_rate(tuner), "relative_weight_change": moved,
-            "source_accuracy_after": (source_task_accuracy(base, source_images) if source_images > 0
-                                      else None),
-            "trainable_params": int(sum(np.prod(v.shape) for v in tuner.trainable_weights)),
-            "seconds": time.perf_counter() - started}
+    return tuner, stopper, h2
+
+
+def _body_weights(base) -> list:
+    """Copies of the base's learned weights (BatchNormalization's moving statistics left out)."""
+    return [w.numpy().copy() for w in base.weights if "moving" not in w.path]
+
+
+def _relative_change(before: list, after: list) -> float:
+    """How far the weights moved: the norm of the change over the norm of the weights before."""
+    return float(np.sqrt(sum(((a - b) ** 2).sum() for a, b in zip(after, before, strict=True)))
+                 / np.sqrt(sum((b ** 2).sum() for b in before)))
 
 
 def _compile(model, compile_fresh, learning_rate: float, reuse: bool) -> None:

@@ -4,11 +4,28 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["weight_count", "trainable_count", "count_params", "freeze", "unfreeze",
+           "freeze_all_but_top", "trainable_table", "snapshot_weights", "weight_changes",
+           "changed_and_unchanged", "batchnorm_layers", "bn_moving_stats",
+           "freeze_convolutions_only", "batchnorm_demo", "watch_weights",
+           "training_call_contrast", "contrast_in_words", "plot_batchnorm_demo"]
+
+
+def weight_count(variables) -> int:
+    """How many numbers a list of weights holds (e.g. ``layer.trainable_weights``)."""
+    return int(sum(np.prod(v.shape) for v in variables))
+
+
+def trainable_count(model) -> int:
+    """The parameters the optimizer changes: those of ``model.trainable_weights`` (frozen
+    layers, and BatchNormalization's moving statistics, left out)."""
+    return weight_count(model.trainable_weights)
+
 
 def count_params(model) -> dict:
     """Trainable, non-trainable and total parameter counts (what ``summary()`` prints at the end)."""
-    trainable = int(sum(np.prod(v.shape) for v in model.trainable_weights))
-    frozen = int(sum(np.prod(v.shape) for v in model.non_trainable_weights))
+    trainable = trainable_count(model)
+    frozen = weight_count(model.non_trainable_weights)
     return {"trainable": trainable, "non_trainable": frozen, "total": trainable + frozen}
 
 
@@ -48,8 +65,8 @@ def trainable_table(model) -> list[dict]:
         rows.append({
             "name": layer.name,
             "trainable": bool(layer.trainable),
-            "trainable_weights": int(sum(np.prod(v.shape) for v in layer.trainable_weights)),
-            "frozen_weights": int(sum(np.prod(v.shape) for v in layer.non_trainable_weights)),
+            "trainable_weights": weight_count(layer.trainable_weights),
+            "frozen_weights": weight_count(layer.non_trainable_weights),
         })
     return rows
 

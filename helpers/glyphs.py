@@ -8,7 +8,13 @@ a few seconds with no download.
 
 - :func:`font_files` lists the fonts (Debian packages in ``FONT_PACKAGES``);
 - :func:`choose_characters` picks ``n`` characters that at least ``min_fonts`` fonts draw, never
-  a digit or anything that looks like one (the far target is digits: no leaks);
+  a digit or anything that looks like one (the far target is digits: no leaks). Three tests, any
+  one of which refuses a character (:func:`digit_lookalike`): an explicit list of look-alikes
+  grouped by the digit each resembles (``LOOKALIKES_BY_DIGIT``); Unicode's own table of
+  confusable characters (TR39's confusables.txt, as shipped by the PyPI package
+  ``confusable-homoglyphs``), followed to a digit or a listed look-alike; and the character's
+  render, in **every** font that draws it, correlating above ``DIGIT_LOOKALIKE`` with a digit
+  drawn in the same font;
 - :func:`render_glyphs` draws each one many times with a random font, size, stroke, rotation,
   shift, blur, contrast and noise: 28×28, white on black, like Fashion-MNIST.
 
@@ -18,6 +24,7 @@ Rendering depends on the installed font files, so the model card records their f
 from __future__ import annotations
 
 import hashlib
+import json
 import unicodedata
 from functools import lru_cache
 from pathlib import Path
@@ -42,9 +49,31 @@ BLOCKS = (
     (0x2010, 0x205E), (0x2190, 0x21FF), (0x2200, 0x22FF), (0x2300, 0x23FF),   # Indic, Thai, Khmer,
     (0x2500, 0x257F), (0x25A0, 0x25FF), (0x2600, 0x26FF), (0x2700, 0x27BF),   # kana, jamo, symbols
 )
+DIGITS = "0123456789"
 DIGIT_LOOKALIKE = 0.80  # a character whose render correlates above this with a digit is dropped
-# Letters that handwriting turns into digits whatever the font (O/0, l/1, Z/2, S/5, b/6, q/9...).
-KNOWN_LOOKALIKES = set("OoDIlL|!ZzSsbGgqTAJ")
+# Characters that look like a digit whatever the font, grouped by the digit each resembles:
+# letters that handwriting turns into digits (O/0, l/1, Z/2, S/5, b/6, T/7, B/8, q/9...), their
+# Greek, Cyrillic, Armenian, Hebrew and Cherokee twins, circles and slashed circles. Unicode's
+# confusables table (below) catches many more; this list holds what it misses (ɜ, ס, ר, ∅, the
+# circles) and the letters it is followed to.
+LOOKALIKES_BY_DIGIT = {
+    "0": ("OoDQΟοОоՕօ〇ዐ°ØøӨөƟɵΘθϑѲѳʘ∅⌀ס"               # O and its twins, barred and slashed
+          "○◯●◦∘⚪⚫⭕❍◌◎◍⊙⊚⊖⊘⊝⦸"),                     # circles
+    "1": "lIL|!¦ǀ∣׀ןוιІӀJ",                               # strokes: l, I, bars, vav, final nun
+    "2": "ZzƵƶƻƧƨϨϩ",                                     # Z, tone two, hori
+    "3": "ʒƷʓƺзЗӡӠȝȜɜᴈƐɛεϵ϶Ээ",                          # ezh, ze, yogh, open e and its reverse
+    "4": "AЧчҶҷӋӌ",                                      # A, Cyrillic che
+    "5": "SsЅѕƼƽ§",                                      # S, dze, tone five
+    "6": "bGбБƂƃƄƅδϬϭɓᏮꮾ",                              # b, be, tone six, delta, shima
+    "7": "TτТт⊤רד",                                      # T, resh and dalet
+    "8": "BßβВвȣȢ∞",                                      # B, sharp s, beta, ve, ou, infinity
+    "9": "gqɡցգզՑԳԚԛϙϘ",                                 # g, q, co, gim, za, qa, koppa
+}
+KNOWN_LOOKALIKES = frozenset("".join(LOOKALIKES_BY_DIGIT.values()))
+# Bump when the filter's rules change: the glyph cache and the card carry the filter's fingerprint.
+FILTER_VERSION = 2
+CONFUSABLES_FIX = ('the confusables table comes with the teaching tools: pip install -e ".[teach]" '
+                   "(or: make pretrain)")
 SIZE = 28
 
 
@@ -116,29 +145,129 @@ def draw(ch: str, font_path, size: int = 20, stroke: int = 0, angle: float = 0.0
     return np.asarray(crop, dtype="float32") / 255.0
 
 
+def _plain(text: str) -> str:
+    """``text`` without marks and format characters, compatibility forms folded (NFKC): the
+    letters a reader sees (``D̵`` -> ``D``, ``𝟐`` -> ``2``)."""
+    return "".join(c for c in unicodedata.normalize("NFKC", text)
+                   if unicodedata.category(c)[0] not in "MC")
+
+
+def _confusables_json() -> str:
+    from importlib import resources
+
+    try:
+        return resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
+    except ModuleNotFoundError as err:
+        raise ModuleNotFoundError(f"{err}.\nFix: {CONFUSABLES_FIX}") from err
+
+
+@lru_cache(maxsize=1)
+def confusables() -> dict:
+    """{character: the strings Unicode calls confusable with it}, in both directions.
+
+    The table is TR39's confusables.txt as the package ``confusable-homoglyphs`` ships it: a JSON
+    object from each character to a list of ``{"c": look-alike, "n": its name}``. Each look-alike
+    is kept as :func:`_plain` reads it (``Ø`` is listed as ``O̸``: O with a combining slash)."""
+    graph: dict = {}
+    for ch, entries in json.loads(_confusables_json()).items():
+        ch = "".join(c for c in ch if unicodedata.category(c) != "Cf")   # bidi marks around ߀
+        for entry in entries:
+            other = _plain(entry["c"])
+            if other and other != ch:
+                graph.setdefault(ch, set()).add(other)
+                graph.setdefault(other, set()).add(ch)
+    return graph
+
+
+def _a_digit_lookalike(text: str) -> bool:
+    return any(c in DIGITS or c in KNOWN_LOOKALIKES for c in text)
+
+
+def confusable_digit(ch: str) -> str | None:
+    """The digit or listed look-alike that Unicode's confusables table leads ``ch`` to (one step,
+    either direction, or ``ch``'s own plain form), or None. ``Ѕ`` -> ``S``, ``Đ`` -> ``D``,
+    ``∣`` -> ``l``, ``զ`` -> ``q``, ``∞`` -> ``oo``."""
+    for text in (_plain(ch), *sorted(confusables().get(ch, ()))):
+        if text != ch and _a_digit_lookalike(text):
+            return text
+    return None
+
+
+def _unit(img: np.ndarray) -> np.ndarray:
+    v = img.ravel().astype("float64")
+    v = v - v.mean()
+    norm = np.linalg.norm(v)
+    return v / norm if norm else v
+
+
 def _corr(a: np.ndarray, b: np.ndarray) -> float:
-    a, b = a.ravel() - a.mean(), b.ravel() - b.mean()
-    denom = np.linalg.norm(a) * np.linalg.norm(b)
-    return float(a @ b / denom) if denom else 0.0
+    return float(_unit(a) @ _unit(b))
 
 
-def looks_like_a_digit(ch: str, fonts, threshold: float = DIGIT_LOOKALIKE) -> bool:
-    """True if ``ch`` drawn in any of ``fonts`` correlates above ``threshold`` with a digit drawn
-    in the same font (Ƽ looks like 5, ⊘ like 0), or is a letter in ``KNOWN_LOOKALIKES``: such
-    characters would leak the far target."""
-    if ch in KNOWN_LOOKALIKES:
-        return True
+@lru_cache(maxsize=1024)  # one entry per font file
+def _digits_in(path: str) -> np.ndarray:
+    """The digits this font draws, as :func:`draw` draws them (zero-mean unit vectors, one row per
+    digit; none for a font without digits). Drawn once per font file, then cached."""
+    from fontTools.ttLib import TTFont
+
+    try:
+        with TTFont(path, lazy=True, fontNumber=0) as font:
+            cmap = font.getBestCmap() or {}
+        rows = [draw(d, path) for d in DIGITS if ord(d) in cmap]
+    except Exception:   # an unreadable font: nothing to compare with
+        rows = []
+    rows = [_unit(r) for r in rows if r.any()]
+    return np.array(rows) if rows else np.zeros((0, SIZE * SIZE))
+
+
+def digit_lookalike(ch: str, fonts, threshold: float = DIGIT_LOOKALIKE) -> str | None:
+    """Why ``ch`` would leak the far target (digits), or None if it would not:
+
+    - it is a digit or in ``KNOWN_LOOKALIKES`` (listed by the digit it resembles);
+    - Unicode's confusables table leads it to a digit or a listed look-alike
+      (:func:`confusable_digit`);
+    - drawn in any one of ``fonts`` it correlates above ``threshold`` with a digit drawn in the
+      same font (``Ƽ`` looks like 5, ``⊘`` like 0). Every font is tried: fonts draw one character
+      in very different shapes."""
+    if ch in DIGITS or ch in KNOWN_LOOKALIKES:
+        digit = next((d for d, group in LOOKALIKES_BY_DIGIT.items() if ch in group), ch)
+        return f"listed: looks like {digit}"
+    text = confusable_digit(ch)
+    if text is not None:
+        return f"Unicode confusable with {text}"
     for f in fonts:
+        digits = _digits_in(str(f))
+        if not len(digits):
+            continue
         try:
             glyph = draw(ch, f)
-            digits = [draw(d, f) for d in "0123456789"]
         except OSError:
             continue
         if not glyph.any():
             continue
-        if max(_corr(glyph, d) for d in digits if d.any()) > threshold:
-            return True
-    return False
+        scores = digits @ _unit(glyph)
+        if scores.max() > threshold:
+            return f"drawn in {Path(f).name}, correlates {scores.max():.2f} with a digit"
+    return None
+
+
+def looks_like_a_digit(ch: str, fonts, threshold: float = DIGIT_LOOKALIKE) -> bool:
+    """True if ``ch`` would leak the far target (digits): see :func:`digit_lookalike`."""
+    return digit_lookalike(ch, fonts, threshold) is not None
+
+
+def filter_fingerprint() -> str:
+    """A short hash of the look-alike filter's rules: its version, threshold, list and the
+    confusables table. Caches of chosen characters are only reused for an equal fingerprint."""
+    digest = hashlib.sha256(f"{FILTER_VERSION}:{DIGIT_LOOKALIKE}:".encode())
+    digest.update("".join(sorted(KNOWN_LOOKALIKES)).encode())
+    digest.update(_confusables_json().encode())
+    return digest.hexdigest()[:16]
+
+
+def characters_fingerprint(chars) -> str:
+    """A short hash of a list of characters (the glyph cache's key carries it)."""
+    return hashlib.sha256("".join(chars).encode()).hexdigest()[:16]
 
 
 def choose_characters(n: int = 1000, min_fonts: int = 3, seed: int = 0, files=None) -> list[str]:
@@ -152,7 +281,7 @@ def choose_characters(n: int = 1000, min_fonts: int = 3, seed: int = 0, files=No
     rng = np.random.default_rng(seed)
     chosen = []
     for ch in rng.permutation(pool):
-        if not looks_like_a_digit(ch, cover[ch][:3]):
+        if not looks_like_a_digit(ch, cover[ch]):      # every font that draws it
             chosen.append(str(ch))
             if len(chosen) == n:
                 break

@@ -39,7 +39,7 @@ def parse_budgets(label_budgets) -> list[int]:
 
 def parse_augmentations(augmentations) -> tuple[str, ...]:
     """``"none,shifts"`` → ``("none", "shifts")``, each one of ``experiment.AUGMENTATIONS``."""
-    from helpers.experiment import AUGMENTATIONS
+    from helpers.config import AUGMENTATIONS
 
     found = tuple(a.strip() for a in str(augmentations).split(",") if a.strip())
     wrong = [a for a in found if a not in AUGMENTATIONS]
@@ -136,8 +136,14 @@ def plan(target: str, label_budgets, seed: int, seeds: int, committed: dict, *,
 
     if target not in TASKS:
         raise ValueError(f"TARGET must be one of {TASKS}, not {target!r}")
-    if int(seeds) < 1:
+    try:
+        seeds, seed = int(seeds), int(seed)
+    except (TypeError, ValueError):
+        raise ValueError(f"SEED and SEEDS must be whole numbers, not {seed!r} and {seeds!r}") from None
+    if seeds < 1:
         raise ValueError(f"SEEDS must be 1 or more, not {seeds!r}")
+    if seed < 0:
+        raise ValueError(f"SEED must be 0 or more (the first sample's seed), not {seed!r}")
     budgets, augs = parse_budgets(label_budgets), parse_augmentations(augmentations)
     targets, seed_list, own, extra = [target], list(range(seed, seed + seeds)), {}, {}
     max_steps = MAX_STEPS

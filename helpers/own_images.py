@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
-from helpers import applications, config, data
+from helpers import applications, config, data, experiment
 from helpers.image_folder import (  # noqa: F401 - re-exported: own_images.<name> as before
     GREY_MODES,
     IMAGE_SUFFIXES,
@@ -41,9 +41,10 @@ from helpers.image_folder import __all__ as _folder_names
 __all__ = [
     *_folder_names, "BackboneChoice", "load_task", "make_example_folder", "choose_backbone",
     "BACKBONE_CHOICES", "PHOTO_SIZE", "split_class", "image_to_array", "imagenet_weights_status",
+    "usable_budgets",
 ]
 
-BACKBONE_CHOICES = ("auto", "source_cnn", "MobileNetV2", "EfficientNetB0")
+BACKBONE_CHOICES = config.BACKBONE_CHOICES
 PHOTO_SIZE = 96                 # MobileNetV2 has ImageNet weights at 96 px; quick on a CPU
 EXAMPLE_MARKER = ".stand-in.json"
 
@@ -267,3 +268,44 @@ def choose_backbone(report: FolderReport, requested: str = "auto") -> BackboneCh
         "the controls measures the architecture and the luck of one random draw. Fix: copy the "
         f"file {applications.weights_filename(name, PHOTO_SIZE)} into {config.keras_home() / 'models'}/ ($KERAS_HOME/models/), or run once with a "
         f"network, then run again.{grey}"))
+
+
+def usable_budgets(task, budgets) -> tuple[list, str]:
+    """``(kept, note)``: the budgets (labels per class) the task's training split can sample.
+
+    A budget of as many images as the smallest class has, or more, cannot be a sample of that
+    many per class: ``experiment.run_cell`` would train on the whole training split under the
+    budget's number. Such budgets are dropped; one entry for the whole split is kept in their
+    place: the number itself when every class has that many, else ``"all"``. ``note`` says
+    what was dropped, names the smallest class and its count, and the fix ("" when nothing
+    was). The notebook and ``python -m helpers assess`` call it the same way::
+
+        budgets, note = own_images.usable_budgets(task, budgets)
+    """
+    asked = [experiment.budget_value(b) for b in budgets]
+    if not asked or not all(b == "all" or (isinstance(b, int) and b >= 1) for b in asked):
+        raise ValueError(f"budgets must be labels per class, integers >= 1 (or 'all'), not {budgets!r}")
+    counts = np.bincount(np.asarray(task.y_train), minlength=task.num_classes)
+    smallest, largest = int(counts.min()), int(counts.max())
+    name = task.class_names[int(counts.argmin())]
+    balanced = smallest == largest
+
+    def fits(b):
+        return b != "all" and (b < smallest or (balanced and b == smallest))
+
+    numbers = sorted({b for b in asked if b != "all"})
+    kept = [b for b in numbers if fits(b)]
+    dropped = [b for b in numbers if not fits(b)]
+    whole = smallest if balanced else "all"
+    if (dropped or "all" in asked) and whole not in kept:
+        kept.append(whole)
+    if not dropped:
+        return kept, ""
+    what = (f"{smallest} per class, every training image" if balanced else
+            f"'all': every training image, {smallest} of {name!r} up to {largest} of the largest class")
+    return kept, (
+        f"Class {name!r} has only {smallest} training images (after the validation and test images "
+        f"are set aside), so budgets of {', '.join(map(str, dropped))} labels per class cannot be "
+        f"sampled; they are dropped, and the whole training split is measured once instead ({what}). "
+        f"Budgets measured: {', '.join(map(str, kept))}. Fix: lower LABEL_BUDGETS (notebook) or "
+        f"--budgets (command) to at most {smallest - (not balanced)}, or add images to {name!r}.")

@@ -16,9 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-# The live run's targets in notebook 06 (helpers.experiment.TASKS; kept here as plain strings so
-# checking a parameter never imports TensorFlow; tests/test_params.py checks the two agree).
-TARGETS = ("look", "near", "far")
+from helpers import config
+
+__all__ = ["TARGETS", "BACKBONES", "PARAMETERS", "ParameterError", "check_value", "check",
+           "check_all", "start"]
+
+# What TARGET and BACKBONE take: config's lists (plain strings there, so that checking a
+# parameter never imports TensorFlow, NumPy or the modules that build the targets and backbones).
+TARGETS = config.TARGETS
+BACKBONES = config.BACKBONE_CHOICES
 
 
 def _positive(v) -> bool:
@@ -35,13 +41,14 @@ def _int_list(v) -> bool:
     return all(p.isdigit() and int(p) >= 1 for p in parts)
 
 
+def _augmentations(value: str) -> bool:
+    """Augmentation policies of notebook 06's menus (``experiment.AUGMENTATIONS``)."""
+    found = [a.strip() for a in value.split(",") if a.strip()]
+    return bool(found) and all(a in config.AUGMENTATIONS for a in found)
+
+
 def _target(v) -> bool:
     return v in TARGETS
-
-
-# The capstone's backbones (helpers.own_images.choose_backbone takes these names; kept here as
-# plain strings so checking a parameter never imports TensorFlow).
-BACKBONES = ("auto", "source_cnn", "MobileNetV2", "EfficientNetB0")
 
 
 def _image_dir(v) -> bool:
@@ -80,7 +87,9 @@ PARAMETERS = {
                   "e.g. '/home/me/photos', with one subfolder per class"),
     "BACKBONE": (str, lambda v: v in BACKBONES,
                  ", ".join(repr(b) for b in BACKBONES[:-1]) + f" or {BACKBONES[-1]!r}"),
-    "STEPS": (int, lambda v: v >= 10, "an integer >= 10"),
+    "MAX_STEPS": (int, lambda v: v >= 10, "an integer >= 10"),
+    "AUGMENTATIONS": (str, _augmentations, "policies from 'none', 'shifts', 'shifts and flips', "
+                      "separated by commas, e.g. 'none,shifts'"),
 }
 
 
@@ -129,7 +138,7 @@ def start(notebook: str, namespace: dict, quick: Mapping | None = None):
     each named value becomes the smaller of the two (so an explicit smaller value is kept), and
     the line printed says what changed. The names are written back into ``namespace``.
     """
-    from helpers import config, results
+    from helpers import results
 
     check_all(notebook, namespace)
     is_quick = namespace["QUICK"] = config.quick_mode(namespace.get("QUICK"))

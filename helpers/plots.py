@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["image_grid", "learning_curves", "projection", "bar_chart"]
+
 
 def _plt():
     import matplotlib.pyplot as plt

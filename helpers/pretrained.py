@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["layer_table", "format_rows", "submodel", "feature_maps", "first_conv_filters",
+           "plot_filters", "plot_feature_maps", "with_new_head", "accuracy", "top_guesses",
+           "show_predictions"]
+
 
 def layer_table(model) -> list[dict]:
     """One row per layer: index, name, type, output shape, parameter count, trainable."""

@@ -4,6 +4,9 @@ The file is JSON (``{"version": 1, "answers": [...]}``) in the user's data folde
 ``TLW_PROGRESS_FILE`` points. It is written through a temporary file and a rename, so an
 interrupted write never leaves half a file. A file that cannot be read is renamed aside
 (``progress.json.corrupt-<time>``) with a warning, never silently overwritten.
+
+``python -m helpers progress`` prints :func:`summary` of this file (``--csv FILE`` also writes
+every answer with :func:`export_csv`).
 """
 
 from __future__ import annotations
@@ -11,22 +14,23 @@ from __future__ import annotations
 import csv
 import json
 import os
-import sys
 import time
 import warnings
 from collections import defaultdict
 from pathlib import Path
 
 from helpers import config
-from helpers.data import atomic_write_text
+from helpers.atomic import atomic_write_text
+
+__all__ = ["VERSION", "progress_path", "load_progress", "record_answer", "summary", "export_csv"]
 
 VERSION = 1
 
 
 def progress_path() -> Path:
-    """Where answers are recorded: ``TLW_PROGRESS_FILE`` or the user's data folder."""
-    value = os.environ.get("TLW_PROGRESS_FILE", "").strip()
-    return Path(value).expanduser() if value else config.user_data_dir() / "progress.json"
+    """Where answers are recorded: ``TLW_PROGRESS_FILE`` or the user's data folder
+    (``config.progress_file``)."""
+    return config.progress_file()
 
 
 def load_progress(path: Path | None = None) -> dict:
@@ -89,21 +93,3 @@ def export_csv(data: dict, csv_path: Path) -> None:
         writer.writeheader()
         for a in data["answers"]:
             writer.writerow({k: json.dumps(a[k]) if k == "answer" else a[k] for k in fields})
-
-
-def main(csv_path=None) -> int:
-    """``python -m helpers progress [--csv FILE]``."""
-    path = progress_path()
-    data = load_progress(path)
-    rows = summary(data)
-    print(f"Progress file: {path}")
-    if not rows:
-        print("No answers recorded yet: check a quiz answer in a notebook first.")
-    else:
-        print(f"{'notebook':<28}{'attempted':>10}{'right':>7}{'checks':>8}")
-        for r in rows:
-            print(f"{r['notebook']:<28}{r['attempted']:>10}{r['right']:>7}{r['checks']:>8}")
-    if csv_path:
-        export_csv(data, Path(csv_path))
-        print(f"Wrote {len(data['answers'])} answers to {csv_path}", file=sys.stderr)
-    return 0

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import getpass
 import html
-import os
 
+from helpers import config
 from helpers.quiz_bank import (  # noqa: F401 - re-exported: quiz.<name> is the notebooks' way
     FEEDBACK,
     MAX_LENGTH_RATIO,
@@ -49,7 +49,7 @@ __all__ = [*_bank_names, "learner_key", "render_text", "render_html", "QUIZ_CSS"
 def learner_key() -> str:
     """Who is answering: ``TLW_LEARNER`` if set, else the login name. Only used to order options."""
     try:
-        return os.environ.get("TLW_LEARNER") or getpass.getuser()
+        return config.learner_name() or getpass.getuser()
     except (KeyError, OSError):  # no user name (some containers)
         return "learner"
 

@@ -10,17 +10,18 @@ is unset; the headless runner points ``TLW_RESULTS_DIR`` next to the executed no
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 from helpers import config
-from helpers.data import atomic_write_text
+from helpers.atomic import atomic_write_text
+
+__all__ = ["results_dir", "current", "record", "Recorder", "load_results"]
 
 
 def results_dir() -> Path:
-    value = os.environ.get("TLW_RESULTS_DIR", "").strip()
-    return Path(value) if value else config.BUILD_DIR / "results"
+    """Where recorders write: ``TLW_RESULTS_DIR``, else ``build/results`` (``config.results_dir``)."""
+    return config.results_dir()
 
 
 def _plain(value):
@@ -84,32 +85,3 @@ class Recorder:
 def load_results(notebook: str, folder: Path | None = None) -> dict:
     """Read back what a notebook recorded."""
     return json.loads(((folder or results_dir()) / f"{notebook}.json").read_text())
-
-
-# ---------------------------------------------------------------- generated blocks in documents
-
-def _markers(name: str) -> tuple[str, str]:
-    return (f"<!-- BEGIN GENERATED {name}: `python -m helpers tables` rewrites this block -->",
-            f"<!-- END GENERATED {name} -->")
-
-
-def generated_block(text: str, name: str) -> str:
-    """The content between the ``name`` markers of ``text`` (ValueError if they are missing)."""
-    begin, end = _markers(name)
-    if begin not in text or end not in text:
-        raise ValueError(f"no generated block {name!r}: add the lines\n{begin}\n{end}")
-    return text.split(begin, 1)[1].split(end, 1)[0].strip("\n")
-
-
-def replace_generated_block(path: Path, name: str, content: str) -> bool:
-    """Rewrite the ``name`` block of the file at ``path`` with ``content``; True if it changed."""
-    path = Path(path)
-    text = path.read_text()
-    old = generated_block(text, name)
-    if old == content.strip("\n"):
-        return False
-    begin, end = _markers(name)
-    head, rest = text.split(begin, 1)
-    tail = rest.split(end, 1)[1]
-    atomic_write_text(path, f"{head}{begin}\n{content.strip(chr(10))}\n{end}{tail}")
-    return True

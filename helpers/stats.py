@@ -92,3 +92,34 @@ def describe(p: dict, name_a: str = "a", name_b: str = "b") -> str:
     if p["verdict"] == "behind":
         return f"{name_a} is behind {name_b} by {gap}."
     return f"{name_a} vs {name_b}: {gap}; the seeds cannot tell them apart."
+
+
+# ---------------------------------------------------------------- many cells at once
+
+def holm(pvalues, alpha: float = 0.05) -> list[bool]:
+    """Holm's step-down correction: which of ``pvalues`` are rejected with the family-wise error
+    rate (any false claim among them all) held at ``alpha``. The smallest p is compared with
+    alpha/m, the next with alpha/(m-1), and so on; the first that fails stops the rest."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    keep = [False] * m
+    for rank, i in enumerate(np.argsort(p, kind="stable")):
+        if not p[i] <= alpha / (m - rank):
+            break
+        keep[int(i)] = True
+    return keep
+
+
+def benjamini_hochberg(pvalues, alpha: float = 0.05) -> list[bool]:
+    """Benjamini and Hochberg's step-up correction: which of ``pvalues`` are rejected with the
+    false discovery rate (the expected share of false claims among those made) held at
+    ``alpha``. With the p-values sorted, the largest rank k with p(k) <= k × alpha / m is found;
+    it and every smaller p are rejected."""
+    p = np.asarray(pvalues, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    passed = [rank for rank, i in enumerate(order, start=1) if p[i] <= rank * alpha / m]
+    keep = [False] * m
+    for i in order[: max(passed, default=0)]:
+        keep[int(i)] = True
+    return keep

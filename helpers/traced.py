@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = ["KEPT", "copy_state", "reset_optimizer", "compile_or_reset", "reusable", "view",
+           "forget", "snapshot", "restore"]
+
 KEPT: dict = {}
 
 
@@ -47,9 +50,13 @@ def compile_or_reset(model, compile_fresh, learning_rate: float) -> None:
 
 
 def reusable(key, fresh):
-    """The model kept under ``key``, holding ``fresh``'s state; or ``fresh`` itself, kept from now on.
+    """What is kept under ``key``, in the form ``fresh`` has: a model, or a tuple whose first
+    item is the model (e.g. ``(model, base)``, and then the kept tuple comes back).
 
-    ``fresh`` may be a model or a tuple whose first item is the model (e.g. ``(model, base)``).
+    The first call with a ``key`` keeps ``fresh`` and returns it. Later calls copy the state of
+    ``fresh``'s model into the kept model (same architecture) and return what was kept, not
+    ``fresh``: unpack it the way you built it, e.g.
+    ``model, base = traced.reusable(key, (model, base))``.
     """
     kept = KEPT.setdefault(key, fresh)
     if kept is not fresh:
@@ -82,5 +89,6 @@ def snapshot(model) -> list:
 
 
 def restore(model, values) -> None:
+    """Put back the values :func:`snapshot` took (the same model, or one of its architecture)."""
     for v, value in zip(model.variables, values, strict=True):
         v.assign(value)

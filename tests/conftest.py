@@ -55,13 +55,11 @@ def course_run(request, tmp_path_factory):
     import sys
 
     from helpers import config
-    from helpers.config import nbval_done_marker as done_marker
+    from helpers.tools import testrun
 
-    run_id = os.environ.get("TLW_TEST_RUN", "")
     names = [p.name for p in config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")]
-    if run_id and names and all(done_marker(n).is_file() and
-                                done_marker(n).read_text().strip() == run_id for n in names):
-        return {"out": config.TEST_EXECUTED_DIR, "stdout": "", "stderr": "", "returncode": 0,
+    if testrun.ran_in_this_run(names):
+        return {"out": testrun.EXECUTED_DIR, "stdout": "", "stderr": "", "returncode": 0,
                 "executed_by": "nbval"}
     out = tmp_path_factory.mktemp("course")
     prefix = _netns_prefix()
@@ -82,3 +80,12 @@ def pytest_terminal_summary(terminalreporter):
             if name == "quiz_audit" and rep.when == "call":
                 terminalreporter.write_sep("-", "quiz cue audit")
                 terminalreporter.write_line(value)
+
+
+@pytest.fixture(scope="session")
+def far():
+    """The far target (scikit-learn's digits at 28×28): small, offline, loaded once a session.
+    Tests cut it down with ``copy.copy`` and slicing; none changes its arrays in place."""
+    from helpers.data import far_task
+
+    return far_task()

@@ -57,7 +57,7 @@ def _offline(monkeypatch):
 def test_a_folder_through_the_command(tmp_path, capsys):
     folder = make_folder(tmp_path / "shapes")
     out = tmp_path / "report"
-    rc, stdout, err = _run([folder, "--budgets", "1,2", "--seeds", "2", "--steps", "10",
+    rc, stdout, err = _run([folder, "--budgets", "1,2", "--seeds", "2", "--max-steps", "10",
                             "--out", out, "--quiet"], capsys)
     assert rc == 0, err[-3000:]
     text = (out / "report.md").read_text()
@@ -89,7 +89,7 @@ def test_a_folder_through_the_command(tmp_path, capsys):
     chosen = text.split("## The chosen model")[1]
     assert "the recommendation names" in chosen and "*test* accuracy" in chosen
     # run again into the same folder: the earlier report is replaced
-    rc, _, err = _run([folder, "--budgets", "1", "--seeds", "1", "--steps", "10", "--out", out,
+    rc, _, err = _run([folder, "--budgets", "1", "--seeds", "1", "--max-steps", "10", "--out", out,
                        "--quiet"], capsys)
     assert rc == 0, err[-3000:]
     assert "budgets 1 labels per class" in (out / "report.md").read_text()
@@ -130,7 +130,7 @@ def test_bad_folders_exit_2_with_one_clear_line(tmp_path, capsys, layout, messag
 
 
 @pytest.mark.parametrize("option, value, message", [
-    ("--budgets", "1,,5", "--budgets"), ("--seeds", "0", "--seeds"), ("--steps", "3", "--steps"),
+    ("--budgets", "1,,5", "--budgets"), ("--seeds", "0", "--seeds"), ("--max-steps", "3", "--max-steps"),
 ])
 def test_bad_options_exit_2(tmp_path, capsys, option, value, message):
     folder = make_folder(tmp_path / "shapes", per_class=4)
@@ -173,7 +173,7 @@ def test_an_out_that_is_not_a_report_is_never_replaced(tmp_path, capsys, where):
     elif where == "file":
         out.write_text("my notes\n")
         before = sorted(str(p) for p in tmp_path.rglob("*"))
-    rc, _, err = _run([folder, "--budgets", "1", "--seeds", "1", "--steps", "10", "--out", out,
+    rc, _, err = _run([folder, "--budgets", "1", "--seeds", "1", "--max-steps", "10", "--out", out,
                        "--quiet"], capsys)
     lines = err.strip().splitlines()
     assert rc == 2 and len(lines) == 1 and lines[0].startswith("error: --out"), err

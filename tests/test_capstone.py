@@ -168,11 +168,12 @@ def test_learning_curve_is_notebook_06s_grid_and_reads_validation_only():
     far = data.get_task("far")
     scrambled = copy.copy(far)
     scrambled.y_test = np.random.default_rng(0).permutation(far.y_test)
-    kw = dict(strategies=("pixel_logreg", "feature_extraction"), progress=False, steps=3,
+    kw = dict(strategies=("pixel_logreg", "feature_extraction"), progress=False, max_steps=3,
               test_images=100, val_images=60)
     rows = capstone.learning_curve(far, [2], [0, 1], **kw)
-    twin = experiment.run_grid([far], [2], [0], kw["strategies"], progress=False, steps=3,
-                               test_images=100, val_images=60)
+    twin = experiment.run_grid([far], [2], [0], kw["strategies"], progress=False, max_steps=3,
+                               test_images=100, val_images=60, menus_own=capstone.CURVE_MENUS,
+                               augmentations=capstone.CURVE_AUGMENTATIONS)
     mine = [r for r in rows if r["seed"] == 0]
     assert [{k: v for k, v in r.items() if k != "seconds"} for r in mine] == \
         [{k: v for k, v in r.items() if k != "seconds"} for r in twin]

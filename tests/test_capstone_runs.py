@@ -77,7 +77,7 @@ def test_photos_offline_through_the_command_say_no_pretraining_was_measured(tmp_
     folder = _photo_folder(tmp_path / "photos")
     out = tmp_path / "report"
     done = subprocess.run([sys.executable, "-m", "helpers", "assess", str(folder), "--budgets", "1",
-                           "--seeds", "3", "--steps", "10", "--out", str(out), "--quiet"],
+                           "--seeds", "3", "--max-steps", "10", "--out", str(out), "--quiet"],
                           cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     report = (out / "report.md").read_text()

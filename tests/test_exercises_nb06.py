@@ -85,7 +85,10 @@ def test_verdicts_keep_labels_per_class_as_the_rows_do(committed):
     full = experiment.verdicts(committed)
     assert {type(v["per_class"]) for v in full} == {int}
     v = next(v for v in full if v["task"] == "far" and v["per_class"] == 2)
-    assert v == _cell_verdict(committed, "far", 2)
+    alone = _cell_verdict(committed, "far", 2)   # the same cell judged alone: no correction
+    per_cell = ("transfer", "control", "verdict_per_cell", "transfer_vs_each", "under_fit")
+    assert {k: v[k] for k in per_cell} == {k: alone[k] for k in per_cell}
+    assert alone["cells_judged"] == 1 and v["cells_judged"] == sum(not w["under_fit"] for w in full)
     saved = experiment.load_results(experiment.COMMITTED_GRID)["verdicts"]
     assert [v["per_class"] for v in saved] == [v["per_class"] for v in full]
     every = _rows({s: [0.5, 0.6, 0.55, 0.52, 0.58] for s in experiment.STRATEGIES},

@@ -68,6 +68,19 @@ def test_random_twin_has_the_architecture_but_not_the_weights(source_model):
     assert np.array_equal(b.numpy(), again.numpy())
 
 
+def test_random_twin_draws_with_the_twin_seed_plus_the_sample_seed(source_model):
+    """One control, defined in models.py: its weights are drawn with TWIN_SEED + the sample's
+    seed, never with the sample's own seed."""
+    import keras
+
+    twin = features.random_twin(source_model, seed=3).get_layer("block1_conv1").kernel.numpy()
+    models.set_seed(models.TWIN_SEED + 3)
+    by_hand = keras.models.clone_model(source_model).get_layer("block1_conv1").kernel.numpy()
+    models.set_seed(3)
+    own_seed = keras.models.clone_model(source_model).get_layer("block1_conv1").kernel.numpy()
+    assert np.array_equal(twin, by_hand) and not np.allclose(twin, own_seed)
+
+
 def test_transferability_chooses_on_validation_and_scores_both_models(source_model):
     import copy
 
@@ -89,12 +102,14 @@ def test_transferability_chooses_on_validation_and_scores_both_models(source_mod
 
 def test_three_probes_chooses_on_validation_and_reads_test_once(source_model):
     far = data.far_task()
-    twin = features.random_twin(source_model, seed=1)
+    twin = features.random_twin(source_model, seed=0)
     r = features.three_probes(far, source_model, twin, per_class=2, seed=0, test_images=100,
                               val_images=60, layers=("block2_pool", "features"))
     for key in ("pixels", "random weights", "pretrained"):
         assert 0 <= r[key] <= 1
     assert r["pretrained layer"] in ("block2_pool", "features")
+    assert r["pretrained batchnorm"] in models.PRETRAINED_BATCHNORM
+    assert r["random weights batchnorm"] in models.TWIN_BATCHNORM
     assert r["pretrained points"].shape == (100, 2) and r["pixel points"].shape == (100, 2)
     assert len(r["y_test"]) == 100
     import copy
@@ -103,10 +118,50 @@ def test_three_probes_chooses_on_validation_and_reads_test_once(source_model):
     scrambled.y_test = np.random.default_rng(0).permutation(far.y_test)
     again = features.three_probes(scrambled, source_model, twin, per_class=2, seed=0, test_images=100,
                                   val_images=60, layers=("block2_pool", "features"))
-    assert again["pretrained layer"] == r["pretrained layer"]
-    assert again["random weights layer"] == r["random weights layer"]
+    for name in ("pretrained", "random weights"):
+        assert again[f"{name} layer"] == r[f"{name} layer"]
+        assert again[f"{name} batchnorm"] == r[f"{name} batchnorm"]
     text = features.three_probes_in_words(r, "far")
     assert text.startswith("far: pretrained features") and "random weights" in text
+
+
+def test_three_probes_makes_the_choice_transferability_makes(source_model):
+    """Notebook 00's probes and the assessment share one protocol: on the same sample, each arm
+    chooses the same layer and BatchNormalization statistics, with the same validation score."""
+    far = data.far_task()
+    layers = ("block2_pool", "features")
+    r = features.three_probes(far, source_model, features.random_twin(source_model, 1), per_class=2,
+                              seed=1, test_images=100, val_images=60, layers=layers)
+    (row,) = features.transferability(source_model, far, [2], [1], layers, val_images=60,
+                                      test_images=100, progress=False)
+    for name, arm in (("pretrained", "pretrained"), ("random weights", "random")):
+        assert (r[f"{name} layer"], r[f"{name} batchnorm"]) == (row[f"{arm}_layer"],
+                                                                row[f"{arm}_batchnorm"])
+        assert r[name] == pytest.approx(row[f"{arm}_test"])
+
+
+def test_depth_probe_chooses_statistics_per_layer_on_validation(source_model):
+    far = data.far_task()
+    layers = ("block2_pool", "features")
+    x, y = data.few_shot(far.x_train, far.y_train, 2, seed=0)
+    val = (far.x_val[:60], far.y_val[:60])
+    twin = features.random_twin(source_model, 0)
+    depth = features.depth_probe(source_model, twin, layers, (x, y), val, seed=0)
+    assert set(depth) == {"pretrained", "random weights"}
+    for name, options in (("pretrained", models.PRETRAINED_BATCHNORM),
+                          ("random weights", models.TWIN_BATCHNORM)):
+        arm = depth[name]
+        assert set(arm["validation"]) == set(layers) and set(arm["batchnorm"].values()) <= set(options)
+        assert arm["validation"][arm["layer"]] == max(arm["validation"].values())
+        feats = features.layer_features(arm["network"], layers, val[0])[arm["layer"]]
+        assert arm["probe"].score(feats, val[1]) == pytest.approx(arm["validation"][arm["layer"]])
+    # the twin's score at a layer is the better of its two treatments, each with C on validation
+    calibrated = features.random_twin(source_model, 0, calibrate_on=x)
+    for layer in layers:
+        by_hand = max(features.probe(features.layer_features(net, layers, x)[layer], y,
+                                     features.layer_features(net, layers, val[0])[layer], val[1], 0)[1]
+                      for net in (twin, calibrated))
+        assert depth["random weights"]["validation"][layer] == pytest.approx(by_hand)
 
 
 def test_three_probes_in_words_follows_the_numbers():

@@ -21,21 +21,22 @@ def _accuracy(model, task) -> float:
 @pytest.mark.parametrize("strategy", experiment.STRATEGIES)
 def test_the_chosen_model_scores_what_its_row_measured(task, strategy):
     model, info = final_model.train_chosen(task, strategy, 2, seed=1, backbone=backbones.SOURCE_CNN,
-                                           steps=10, val_images=len(task.y_val))
+                                           max_steps=10, val_images=len(task.y_val))
     row = info["row"]
     assert row["strategy"] == strategy and row["test_images"] == len(task.y_test)
     assert info["choice"] == row["choice"] and info["val_accuracy"] == row["val_accuracy"]
     assert _accuracy(model, task) == pytest.approx(row["accuracy"], abs=1e-9)
     # the same as the row run_cell makes without return_model (the learning curve's)
-    again = experiment.run_cell(task, strategy, 2, 1, steps=10, val_images=len(task.y_val),
-                                test_images=None)
+    again = experiment.run_cell(task, strategy, 2, 1, max_steps=10, val_images=len(task.y_val),
+                                test_images=None, own=capstone.CURVE_MENUS[strategy],
+                                augmentations=capstone.CURVE_AUGMENTATIONS)
     assert again["sample"] == row["sample"] and again["choice"] == row["choice"]
 
 
 def test_the_exported_model_scores_what_its_row_measured(task, tmp_path):
     import keras
 
-    model, info = final_model.train_chosen(task, "feature_extraction", 2, seed=0, steps=10,
+    model, info = final_model.train_chosen(task, "feature_extraction", 2, seed=0, max_steps=10,
                                            val_images=len(task.y_val))
     model.export(tmp_path / "model", verbose=False)
     served = keras.layers.TFSMLayer(tmp_path / "model", call_endpoint="serve")

@@ -25,12 +25,14 @@ def test_architecture_has_named_blocks(source_model):
         assert f"{block}_conv1" in names and f"{block}_bn1" in names and f"{block}_pool" in names
     assert names[-1] == "predictions" and models.FEATURE_LAYER in names
     card = models.model_card()
-    assert source_model.output.shape[-1] == len(card["classes"]) == 6 + models.GLYPH_CLASSES
+    assert source_model.output.shape[-1] == len(card["classes"]) == models.SOURCE_CLASSES == 1006
 
 
 def test_build_matches_shipped_weights_layout(source_model):
     fresh = models.build_source_cnn(len(models.model_card()["classes"]))
     assert [w.shape for w in fresh.weights] == [w.shape for w in source_model.weights]
+    default = models.build_source_cnn()      # the default is the shipped model's 1,006 classes
+    assert [w.shape for w in default.weights] == [w.shape for w in source_model.weights]
 
 
 def test_save_load_round_trip_is_atomic_and_exact(source_model, tmp_path):
@@ -43,9 +45,18 @@ def test_save_load_round_trip_is_atomic_and_exact(source_model, tmp_path):
                                atol=1e-6)
 
 
-def test_missing_model_without_retrain_says_how_to_fix(tmp_path):
-    with pytest.raises(FileNotFoundError, match="python -m helpers pretrain"):
-        models.load_source_model(tmp_path / "nope.keras", retrain_if_missing=False)
+def test_missing_model_is_never_retrained_and_the_error_names_the_fixes(tmp_path, monkeypatch):
+    import keras
+
+    missing = tmp_path / "nope.keras"
+    monkeypatch.setattr(keras.Model, "fit", lambda *a, **k: pytest.fail("load_source_model trained"))
+    for kw in ({}, {"retrain_if_missing": True}, {"retrain_if_missing": False}):
+        with pytest.raises(FileNotFoundError) as err:
+            models.load_source_model(missing, **kw)
+        message = str(err.value)
+        assert "git checkout models/source_cnn.keras" in message and "make pretrain" in message
+        assert "minutes" in message and "font" in message
+    assert not missing.exists()
 
 
 def test_corrupt_model_file_gives_clear_error(tmp_path):
@@ -60,16 +71,18 @@ def test_source_base_outputs_features(source_model):
     assert base.output.shape[-1] == models.FILTERS[-1]
 
 
-def test_source_assessment_uses_validation_only(source_model, monkeypatch):
-    """The recipe is chosen on the targets' validation splits: test labels never change it."""
-    from helpers import data
+def test_the_random_control_is_defined_once():
+    """The twin's BatchNormalization menu and the pretrained network's have the same size, and
+    each holds the statistics as they come and calibrated on the sample."""
+    assert len(models.TWIN_BATCHNORM) == len(models.PRETRAINED_BATCHNORM) == 2
+    assert models.TWIN_BATCHNORM[0] == "as initialised"
+    assert models.TWIN_BATCHNORM[1] == models.PRETRAINED_BATCHNORM[1] == "calibrated on the sample"
+    assert models.TWIN_SEED == 10_000
 
-    kw = dict(tasks=("far",), budgets=(1,), seeds=2, layers=("block2_pool", "features"),
-              progress=False)
-    before = models.assess_on_validation(source_model, **kw)
-    far = data.far_task()
-    monkeypatch.setattr(far, "y_test", np.random.default_rng(0).permutation(far.y_test))
-    monkeypatch.setattr(far, "x_test", np.zeros_like(far.x_test))
-    assert models.assess_on_validation(source_model, **kw) == before
-    p = before["far"]["1"]
-    assert p["n"] == 2 and p["bootstrap"][0] <= p["difference"] <= p["bootstrap"][1]
+
+def test_the_learner_module_holds_no_pretraining_recipe():
+    """The recipe, the card's assessment and their constants live in the teacher's tools."""
+    for name in ("pretrain_source_model", "source_training_data", "assess_on_validation",
+                 "assessment_markdown", "_smoothed_loss", "GLYPH_CLASSES", "ASSESS_SEEDS",
+                 "PRETRAIN_EPOCHS"):
+        assert not hasattr(models, name), name

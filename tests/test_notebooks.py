@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from helpers import config
 from helpers.tools.runner import PARAMETERS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -144,7 +145,7 @@ def test_no_stderr_noise_in_the_outputs(executed, path):
 def test_welcome_measures_transfer_against_its_controls(executed):
     """00: every target gets pixels, random weights and pretrained features; nothing asserts a winner."""
     m = executed["00_welcome"][1]["metrics"]
-    for target in ("look", "near", "far"):
+    for target in config.TARGETS:
         for kind in ("pixels", "random_weights", "pretrained"):
             assert 0 <= m[f"{target}_{kind}_accuracy"] <= 1, (target, kind)
     assert 0 <= m["source_test_accuracy"] <= 1
@@ -180,7 +181,7 @@ def test_feature_extraction_claims(executed):
         scores = probes[f"{target} / pretrained"]
         assert scores[layer] == max(scores.values())
     # the transferability assessment: paired intervals for every target and budget
-    assert {k.split()[0] for k in m["assessment"]} == {"look", "near", "far"}
+    assert {k.split()[0] for k in m["assessment"]} == set(config.TARGETS)
     for p in m["assessment"].values():
         assert p["n"] >= 2   # quick mode: two samples per cell
         assert p["bootstrap"][0] <= p["difference"] <= p["bootstrap"][1]

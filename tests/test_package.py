@@ -306,13 +306,13 @@ def test_checkout_keeps_its_own_folders():
 
 
 def test_readme_install_block_is_generated_from_the_measurements():
-    from helpers import results
     from helpers.tools import installs
+    from helpers.tools.blocks import generated_block
 
     measured = json.loads(installs.COMMITTED.read_text())
     labels = [e["label"] for e in measured["installs"]]
     assert any(label.startswith("before") for label in labels) and any("make lab" in x for x in labels)
-    block = results.generated_block((ROOT / "README.md").read_text(), "install")
+    block = generated_block((ROOT / "README.md").read_text(), "install")
     assert block == installs.markdown(measured), "stale: run `python -m helpers.tools.installs readme`"
     learner = next(e for e in measured["installs"] if "make lab" in e["label"])
     before = next(e for e in measured["installs"] if e["label"].startswith("before"))

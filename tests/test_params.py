@@ -1,9 +1,7 @@
 """helpers.params: one rule for every notebook parameter, defaults pass, bad values are named."""
 
-import ast
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -39,7 +37,8 @@ BAD = {
     "TABULAR_EPOCHS": (-1, "TABULAR_EPOCHS=-1 is out of range; allowed: an integer >= 1"),
     "IMAGE_DIR": (3, "IMAGE_DIR must be None (the example folder) or a folder path as a string"),
     "BACKBONE": ("resnet", "BACKBONE='resnet' is out of range; allowed: 'auto', 'source_cnn'"),
-    "STEPS": (5, "STEPS=5 is out of range; allowed: an integer >= 10"),
+    "MAX_STEPS": (5, "MAX_STEPS=5 is out of range; allowed: an integer >= 10"),
+    "AUGMENTATIONS": ("shifts,rotations", "AUGMENTATIONS='shifts,rotations' is out of range"),
 }
 
 
@@ -90,12 +89,12 @@ def test_a_name_without_a_rule_is_refused_by_check():
         params.check("04_fine_tuning", EPOCHZ=3)
 
 
-def test_targets_match_the_experiment():
-    """params.TARGETS repeats helpers.experiment.TASKS without importing it (TensorFlow)."""
-    tree = ast.parse((Path(runner.config.ROOT) / "helpers" / "experiment.py").read_text())
-    tasks = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
-                 and getattr(node.targets[0], "id", "") == "TASKS")
-    assert tuple(tasks) == params.TARGETS
+def test_targets_and_backbones_have_one_home():
+    """TARGET and BACKBONE take config's lists; notebook 06's grid runs those same targets."""
+    from helpers import config, experiment
+
+    assert params.TARGETS is config.TARGETS and params.BACKBONES is config.BACKBONE_CHOICES
+    assert tuple(experiment.TASKS) == config.TARGETS
 
 
 def test_checking_is_cheap():

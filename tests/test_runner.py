@@ -218,8 +218,9 @@ def test_two_value_sweep_aggregates_over_seeds(tmp_path):
                                out_dir=tmp_path / "sw")
     assert [r["params"] for r in rows] == [{"EPOCHS": "1"}, {"EPOCHS": "2"}]
     assert rows[0]["runs"] == 2 and rows[0]["failed"] == 0
-    assert rows[0]["metrics"]["score"] == (10.5, 0.5)
-    assert rows[1]["metrics"]["score"] == (20.5, 0.5)
+    # mean and sample SD (n - 1) of the two seeds' scores, 10 and 11 (20 and 21)
+    assert rows[0]["metrics"]["score"] == (10.5, pytest.approx(2 ** -0.5))
+    assert rows[1]["metrics"]["score"] == (20.5, pytest.approx(2 ** -0.5))
     assert (tmp_path / "sw" / "sweep.png").is_file()
     assert json.loads((tmp_path / "sw" / "sweep.json").read_text())[1]["metrics"]["score"][0] == 20.5
     assert "EPOCHS" in table

@@ -64,3 +64,31 @@ def test_large_samples_use_random_resamples_reproducibly():
     assert np.array_equal(stats.bootstrap_means(values), stats.bootstrap_means(values))
     lo, hi = stats.bootstrap_interval(values)
     assert lo < values.mean() < hi
+
+
+def test_holm_by_hand():
+    # m = 4, alpha 0.05: sorted 0.01 <= 0.05/4 = 0.0125 yes; 0.02 <= 0.05/3 = 0.0167 no: stop,
+    # so 0.03 (<= 0.05/2) is not rejected either although it would pass its own threshold
+    assert stats.holm([0.03, 0.01, 0.02, 0.5], 0.05) == [False, True, False, False]
+    assert stats.holm([0.001, 0.01, 0.02, 0.04], 0.05) == [True, True, True, True]
+    assert stats.holm([], 0.05) == []
+    assert stats.holm([0.05], 0.05) == [True] and stats.holm([0.051], 0.05) == [False]
+
+
+def test_benjamini_hochberg_by_hand():
+    # m = 4, thresholds k * 0.05 / 4 = 0.0125, 0.025, 0.0375, 0.05. Sorted 0.01, 0.02, 0.03,
+    # 0.5: the largest k with p(k) <= threshold is 3 (0.03 <= 0.0375): the three smallest pass
+    assert stats.benjamini_hochberg([0.03, 0.01, 0.02, 0.5], 0.05) == [True, True, True, False]
+    # step-up: sorted 0.04 fails its rank-1 threshold (0.025), but 0.045 passes rank 2's (0.05),
+    # so both are rejected
+    assert stats.benjamini_hochberg([0.045, 0.04], 0.05) == [True, True]
+    assert stats.benjamini_hochberg([0.2, 0.3], 0.05) == [False, False]
+    assert stats.benjamini_hochberg([], 0.05) == []
+
+
+def test_benjamini_hochberg_claims_at_least_what_holm_does():
+    rng = np.random.default_rng(0)
+    for _ in range(200):
+        p = rng.uniform(0, 0.1, size=9)
+        h, b = stats.holm(p), stats.benjamini_hochberg(p)
+        assert all(bb for hh, bb in zip(h, b, strict=True) if hh)

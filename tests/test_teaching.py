@@ -1,12 +1,13 @@
 """docs/teaching.md's plan is generated from the notebooks and kept in step with them."""
 
-from helpers import config, results
+from helpers import config
 from helpers.tools import teaching
+from helpers.tools.blocks import generated_block
 
 
 def test_plan_block_is_current():
     text = (config.ROOT / "docs" / "teaching.md").read_text()
-    assert results.generated_block(text, "plan") == teaching.plan_markdown(), (
+    assert generated_block(text, "plan") == teaching.plan_markdown(), (
         "docs/teaching.md is out of date: run `python -m helpers tables`")
 
 
@@ -22,7 +23,7 @@ def test_plan_names_goals_times_and_graded_exercises_of_every_notebook():
 
 def test_quiz_topics_block_is_current_and_lists_every_bank():
     text = (config.ROOT / "docs" / "teaching.md").read_text()
-    block = results.generated_block(text, "quiz-topics")
+    block = generated_block(text, "quiz-topics")
     assert block == teaching.quiz_topics_markdown(), "run `python -m helpers tables`"
     for path in sorted(config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb")):
         assert f"| `{path.stem}` |" in block

@@ -31,7 +31,7 @@ CURRENT = object()   # recorder argument not given: use the notebook's recorder 
 def strict() -> bool:
     """Strict checks raise ``AssertionError`` unless the answer passes, so a grader (nbgrader)
     gives no points for it: on with ``TLW_STRICT=1`` and whenever nbgrader executes the notebook."""
-    return config.env_flag("TLW_STRICT") or config.autograding()
+    return config.strict_checks()
 
 
 class Feedback:

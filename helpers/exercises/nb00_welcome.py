@@ -29,24 +29,10 @@ def _labels_by_image(x, y) -> dict:
     return found
 
 
-def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, recorder=CURRENT, *,
-                          train=None, seed=None, task: str = "the task"):
-    """00: ``per_class`` labelled images per class from the training split.
-
-    ``train``: the task's training images, or ``(images, labels)``; with the labels, every
-    (image, label) pair must be a pair of the training split. ``seed``: the sample must also be
-    the one ``data.few_shot(images, labels, per_class, seed=seed)`` draws (in any order)."""
-    train_x, train_y = (train if isinstance(train, (tuple, list)) else (train, None))
-    if not_done(x_small) and not_done(y_small):
-        return not_done_yet("few_shot_sample", f"store in x_small and y_small a sample of "
-                            f"{per_class} labelled images per class from the {task} task's training "
-                            "split, each label beside its image, drawn with the course's few-shot "
-                            "sampler (data.few_shot) and SEED, so that it can be drawn again "
-                            "(section 4 introduces the targets and their splits).", recorder)
-    if not_done(x_small) or not_done(y_small):
-        return check("few_shot_sample", [(False, "Assign both x_small (the images) and y_small "
-                     "(their labels): data.few_shot returns the two together.")], "", recorder)
-    x_arr, y_arr = np.asarray(x_small), np.asarray(y_small)
+def _few_shot_conditions(x_arr, y_arr, num_classes: int, per_class: int, train_x, train_y, seed,
+                         task: str) -> list:
+    """The conditions of :func:`check_few_shot_sample`, in the order their hints are given:
+    the sample's form first, then where it comes from, then whether it is the seeded draw."""
 
     def counts():
         return np.bincount(y_arr.astype(int), minlength=num_classes)
@@ -61,7 +47,7 @@ def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, re
         mine = sorted(zip(_row_keys(x_arr), y_arr.astype(int).tolist(), strict=True))
         return mine == sorted(zip(_row_keys(expected_x), np.asarray(expected_y).tolist(), strict=True))
 
-    return check("few_shot_sample", [
+    return [
         (len(x_arr) == len(y_arr), f"x_small has {len(x_arr)} images but y_small has "
          f"{len(y_arr)} labels; they must match."),
         (len(y_arr) == num_classes * per_class, f"Expected {num_classes * per_class} images "
@@ -82,10 +68,34 @@ def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, re
         (lambda: seed is None or train_y is None or same_sample(),
          "A balanced sample of true pairs, but not the one data.few_shot draws with SEED as its "
          "seed: use SEED, so that anyone who runs the notebook again gets the same images."),
-    ], f"{len(y_arr)} images, {per_class} per class"
-       f"{'' if train_x is None else ', all from the training split'}"
-       f"{'' if seed is None or train_y is None else ', the sample seed SEED draws'}.",
-        recorder)
+    ]
+
+
+def check_few_shot_sample(x_small, y_small, num_classes: int, per_class: int, recorder=CURRENT, *,
+                          train=None, seed=None, task: str = "the task"):
+    """00: ``per_class`` labelled images per class from the training split.
+
+    ``train``: the task's training images, or ``(images, labels)``; with the labels, every
+    (image, label) pair must be a pair of the training split. ``seed``: the sample must also be
+    the one ``data.few_shot(images, labels, per_class, seed=seed)`` draws (in any order)."""
+    train_x, train_y = (train if isinstance(train, (tuple, list)) else (train, None))
+    if not_done(x_small) and not_done(y_small):
+        return not_done_yet("few_shot_sample", f"store in x_small and y_small a sample of "
+                            f"{per_class} labelled images per class from the {task} task's training "
+                            "split, each label beside its image, drawn with the course's few-shot "
+                            "sampler (data.few_shot) and SEED, so that it can be drawn again "
+                            "(section 4 introduces the targets and their splits).", recorder)
+    if not_done(x_small) or not_done(y_small):
+        return check("few_shot_sample", [(False, "Assign both x_small (the images) and y_small "
+                     "(their labels): data.few_shot returns the two together.")], "", recorder)
+    x_arr, y_arr = np.asarray(x_small), np.asarray(y_small)
+    conditions = _few_shot_conditions(x_arr, y_arr, num_classes, per_class, train_x, train_y, seed,
+                                      task)
+    return check("few_shot_sample", conditions,
+                 f"{len(y_arr)} images, {per_class} per class"
+                 f"{'' if train_x is None else ', all from the training split'}"
+                 f"{'' if seed is None or train_y is None else ', the sample seed SEED draws'}.",
+                 recorder)
 
 
 def check_features(feats, base, images, recorder=CURRENT, *, asked: str = "these images"):

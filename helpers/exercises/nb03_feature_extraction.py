@@ -169,6 +169,51 @@ def _loss_from_logits(loss) -> bool | None:
     return None
 
 
+def _head_form_conditions(model, num_features: int, num_classes: int, from_logits, probs,
+                          kind) -> list:
+    """A Keras model from ``num_features`` features to ``num_classes`` outputs, compiled with a
+    cross-entropy whose ``from_logits`` agrees with what it outputs (``probs()``)."""
+    return [
+        (isinstance(model, keras.Model), "my_head should be a Keras model."),
+        (lambda: tuple(model.inputs[0].shape[1:]) == (num_features,),
+         lambda: f"The head's input should be {num_features} features; it is "
+                 f"{tuple(model.inputs[0].shape[1:])}."),
+        (lambda: model.outputs[0].shape[-1] == num_classes,
+         f"The head needs {num_classes} outputs, one per class."),
+        (lambda: getattr(model, "compiled", False), "Compile the head (optimizer, loss, metrics)."),
+        (lambda: from_logits is not None, "Use a (sparse) categorical cross-entropy loss for classes."),
+        (lambda: probs() == (from_logits is False),
+         lambda: f"The head outputs {kind()} but the loss has from_logits={from_logits}: they disagree. "
+         "Softmax outputs need from_logits=False; no activation (logits) needs from_logits=True."),
+    ]
+
+
+def _trained_head_conditions(model, num_classes: int, test, train, accuracy, accuracy_on) -> list:
+    """Trained, on the training features only, and ``accuracy`` is its accuracy on ``test``
+    (``accuracy_on("test")``), better than chance."""
+    chance = 1 / num_classes
+    return [
+        (lambda: int(model.optimizer.iterations.numpy()) > 0,
+         "The head is compiled but never trained: train it on the training features f_few, y_few."),
+        (lambda: not any(fp == _fingerprint(test[0]) for fp in _fitted_inputs(model)),
+         "The head was trained on the test features: train it on f_few, y_few only; the test "
+         "features are kept for scoring, and a head that has seen them no longer tests "
+         "anything."),
+        (lambda: not not_done(accuracy) and np.ndim(accuracy) == 0,
+         "Store the head's test accuracy (one number) in my_head_accuracy."),
+        (lambda: train is None or abs(float(accuracy) - accuracy_on("test")) < 2e-3
+         or abs(float(accuracy) - accuracy_on("train")) >= 2e-3,
+         "That is the accuracy on the training features; score the head on f_test, y_test."),
+        (lambda: abs(float(accuracy) - accuracy_on("test")) < 2e-3,
+         lambda: f"The stored accuracy is not the head's accuracy on the test features "
+         f"({accuracy_on('test'):.3f}): evaluate the head on f_test, y_test and keep the "
+         "accuracy."),
+        (lambda: accuracy_on("test") > chance + 0.05,
+         lambda: f"Test accuracy {accuracy_on('test'):.3f} is about chance ({chance:.2f}): train "
+         "for more epochs or with a larger learning rate."),
+    ]
+
+
 def check_matching_head(model, num_features: int, num_classes: int, recorder=CURRENT, *,
                         test=None, accuracy=None, train=None):
     """03: a compiled head whose outputs and loss agree (softmax probabilities with
@@ -193,41 +238,10 @@ def check_matching_head(model, num_features: int, num_classes: int, recorder=CUR
         x, y = test if which == "test" else train
         return float(np.mean(np.argmax(np.asarray(model.predict(x, verbose=0)), -1) == np.asarray(y)))
 
-    conditions = [
-        (isinstance(model, keras.Model), "my_head should be a Keras model."),
-        (lambda: tuple(model.inputs[0].shape[1:]) == (num_features,),
-         lambda: f"The head's input should be {num_features} features; it is "
-                 f"{tuple(model.inputs[0].shape[1:])}."),
-        (lambda: model.outputs[0].shape[-1] == num_classes,
-         f"The head needs {num_classes} outputs, one per class."),
-        (lambda: getattr(model, "compiled", False), "Compile the head (optimizer, loss, metrics)."),
-        (lambda: from_logits is not None, "Use a (sparse) categorical cross-entropy loss for classes."),
-        (lambda: probs() == (from_logits is False),
-         lambda: f"The head outputs {kind()} but the loss has from_logits={from_logits}: they disagree. "
-         "Softmax outputs need from_logits=False; no activation (logits) needs from_logits=True."),
-    ]
+    conditions = _head_form_conditions(model, num_features, num_classes, from_logits, probs, kind)
     if test is not None:
-        chance = 1 / num_classes
-        conditions += [
-            (lambda: int(model.optimizer.iterations.numpy()) > 0,
-             "The head is compiled but never trained: train it on the training features f_few, y_few."),
-            (lambda: not any(fp == _fingerprint(test[0]) for fp in _fitted_inputs(model)),
-             "The head was trained on the test features: train it on f_few, y_few only; the test "
-             "features are kept for scoring, and a head that has seen them no longer tests "
-             "anything."),
-            (lambda: not not_done(accuracy) and np.ndim(accuracy) == 0,
-             "Store the head's test accuracy (one number) in my_head_accuracy."),
-            (lambda: train is None or abs(float(accuracy) - accuracy_on("test")) < 2e-3
-             or abs(float(accuracy) - accuracy_on("train")) >= 2e-3,
-             "That is the accuracy on the training features; score the head on f_test, y_test."),
-            (lambda: abs(float(accuracy) - accuracy_on("test")) < 2e-3,
-             lambda: f"The stored accuracy is not the head's accuracy on the test features "
-             f"({accuracy_on('test'):.3f}): evaluate the head on f_test, y_test and keep the "
-             "accuracy."),
-            (lambda: accuracy_on("test") > chance + 0.05,
-             lambda: f"Test accuracy {accuracy_on('test'):.3f} is about chance ({chance:.2f}): train "
-             "for more epochs or with a larger learning rate."),
-        ]
+        conditions += _trained_head_conditions(model, num_classes, test, train, accuracy,
+                                               accuracy_on)
 
     def success():
         trained = "" if test is None else f"; trained, test accuracy {accuracy_on('test'):.3f}"

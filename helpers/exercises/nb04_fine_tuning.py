@@ -96,6 +96,74 @@ def watch_fits(model):
     return model
 
 
+def _layer_names(paths) -> list[str]:
+    """The first four layer names among weight paths (``layer/variable``), for a hint."""
+    return sorted({p.split("/")[0] for p in paths})[:4]
+
+
+def _fits_and_histories_conditions(model, log: list, histories, hist: list, first, last) -> list:
+    """Two fits of the watched model, and ``histories`` holding what each returned, in order."""
+    return [
+        (getattr(model, "_tlw_fits", None) is not None, "The check cannot see your fits: run the "
+         "cell again from its first line (the line that calls exercises.watch_fits lets the check "
+         "see them)."),
+        (len(log) >= 2, f"{len(log)} fit of ex3_model in this cell: the loop has two phases, two "
+         "fits (head first, then the unfrozen block)."),
+        (not not_done(histories), "Keep the History object each fit returns, phase 1's then "
+         "phase 2's, in ex3_histories."),
+        (len(hist) == 2, f"ex3_histories should hold the 2 History objects, one per phase; it holds "
+         f"{len(hist)}."),
+        (lambda: hist[0] is not hist[1], "The same History twice: keep what each fit returns, "
+         "one from phase 1 and one from phase 2."),
+        (lambda: hist[0] is first["history"] and hist[1] is last["history"],
+         "These History objects are not what the first and the last fit of ex3_model returned: "
+         "keep what each phase's fit returns, phase 1's first."),
+    ]
+
+
+def _phase_one_conditions(first, head_lr: float, base_paths: set, in_base) -> list:
+    """Phase 1 (the first fit): the base frozen, compiled after the freeze, the head trained
+    at ``head_lr``."""
+    return [
+        (lambda: not in_base(first), lambda: f"In phase 1 the base was trainable "
+         f"({', '.join(_layer_names(in_base(first)))}...): freeze it first, then compile and fit, "
+         "so that only the new head trains."),
+        (lambda: first["fresh_compile"], "Phase 1 ran on a compile from before the freeze: "
+         "compile after changing trainable flags, then fit."),
+        (lambda: abs(first["learning_rate"] - head_lr) <= 1e-6 * head_lr,
+         lambda: f"Phase 1 ran at a learning rate of {first['learning_rate']:g}: the new head "
+         f"trains at HEAD_LR ({head_lr:g}); the low rate is for phase 2."),
+        (lambda: any(p not in base_paths for p in first["moved"]),
+         "The new head did not change in phase 1: fit it on train_ds."),
+    ]
+
+
+def _phase_two_conditions(first, last, head_lr: float, block: str, bn_paths: set, in_base) -> list:
+    """Phase 2 (the last fit): recompiled after the unfreeze, only ``block``'s convolutions
+    trainable in the base (BatchNormalization frozen), at a rate ten times lower or more."""
+    convs = lambda: {p for p in in_base(last) if p.startswith(f"{block}_conv")}  # noqa: E731
+    other = lambda: {p for p in in_base(last) - bn_paths if _block(p) != block}  # noqa: E731
+    return [
+        (lambda: last["fresh_compile"] and last["optimizer"] is not first["optimizer"],
+         "Phase 2 ran without a compile after the unfreeze: recompile (with the lower rate) after "
+         "changing the flags, then fit."),
+        (lambda: convs(), f"{block}'s convolutions were frozen in phase 2: unfreeze the base, "
+         f"then choose layer by layer, only {block}'s convolutions trainable (section 2)."),
+        (lambda: not other(), lambda: f"Other layers trained in phase 2 too "
+         f"({', '.join(_layer_names(other()))}...): unfreeze only {block}'s convolutions."),
+        (lambda: not (in_base(last) & bn_paths), "A BatchNormalization layer was trainable in "
+         "phase 2; keep them frozen (inference mode)."),
+        (lambda: last["learning_rate"] <= head_lr / 10 * (1 + 1e-6),
+         lambda: f"Phase 2 ran at {last['learning_rate']:g}: recompile with a learning rate at "
+         f"least ten times below HEAD_LR ({head_lr:g})."),
+        (lambda: last["learning_rate"] >= head_lr / 1000 * (1 - 1e-6),
+         lambda: f"Phase 2 ran at {last['learning_rate']:g}, so low that the unfrozen layers "
+         f"barely move: try {head_lr / 10:g} to {head_lr / 100:g}."),
+        (lambda: any(p.startswith(f"{block}_conv") for p in last["moved"]),
+         f"{block}'s convolutions did not change in phase 2: fit after recompiling."),
+    ]
+
+
 def check_two_phase(model, base, head_lr: float, histories, recorder=CURRENT, *,
                     block: str = "block3"):
     """04: the two-phase loop written by the learner on a model watched by ``watch_fits``:
@@ -116,56 +184,13 @@ def check_two_phase(model, base, head_lr: float, histories, recorder=CURRENT, *,
     first, last = (log[0], log[-1]) if log else ({}, {})
     hist = [] if not_done(histories) else list(histories)
 
-    def names(paths):
-        return sorted({p.split("/")[0] for p in paths})[:4]
+    def in_base(entry):
+        """The base's weights that were trainable during this fit."""
+        return entry["trainable"] & base_paths
 
-    def in_base(entry, prefix=""):
-        return {p for p in entry["trainable"] & base_paths if p.startswith(prefix)}
-
-    p1_base = lambda: in_base(first)  # noqa: E731
-    p2_convs = lambda: {p for p in in_base(last) if p.startswith(f"{block}_conv")}  # noqa: E731
-    p2_other = lambda: {p for p in in_base(last) - bn_paths if _block(p) != block}  # noqa: E731
-    return check("two_phase_loop", [
-        (getattr(model, "_tlw_fits", None) is not None, "The check cannot see your fits: run the "
-         "cell again from its first line (the line that calls exercises.watch_fits lets the check "
-         "see them)."),
-        (len(log) >= 2, f"{len(log)} fit of ex3_model in this cell: the loop has two phases, two "
-         "fits (head first, then the unfrozen block)."),
-        (not not_done(histories), "Keep the History object each fit returns, phase 1's then "
-         "phase 2's, in ex3_histories."),
-        (len(hist) == 2, f"ex3_histories should hold the 2 History objects, one per phase; it holds "
-         f"{len(hist)}."),
-        (lambda: hist[0] is not hist[1], "The same History twice: keep what each fit returns, "
-         "one from phase 1 and one from phase 2."),
-        (lambda: hist[0] is first["history"] and hist[1] is last["history"],
-         "These History objects are not what the first and the last fit of ex3_model returned: "
-         "keep what each phase's fit returns, phase 1's first."),
-        (lambda: not p1_base(), lambda: f"In phase 1 the base was trainable "
-         f"({', '.join(names(p1_base()))}...): freeze it first, then compile and fit, so that "
-         "only the new head trains."),
-        (lambda: first["fresh_compile"], "Phase 1 ran on a compile from before the freeze: "
-         "compile after changing trainable flags, then fit."),
-        (lambda: abs(first["learning_rate"] - head_lr) <= 1e-6 * head_lr,
-         lambda: f"Phase 1 ran at a learning rate of {first['learning_rate']:g}: the new head "
-         f"trains at HEAD_LR ({head_lr:g}); the low rate is for phase 2."),
-        (lambda: any(p not in base_paths for p in first["moved"]),
-         "The new head did not change in phase 1: fit it on train_ds."),
-        (lambda: last["fresh_compile"] and last["optimizer"] is not first["optimizer"],
-         "Phase 2 ran without a compile after the unfreeze: recompile (with the lower rate) after "
-         "changing the flags, then fit."),
-        (lambda: p2_convs(), f"{block}'s convolutions were frozen in phase 2: unfreeze the base, "
-         f"then choose layer by layer, only {block}'s convolutions trainable (section 2)."),
-        (lambda: not p2_other(), lambda: f"Other layers trained in phase 2 too "
-         f"({', '.join(names(p2_other()))}...): unfreeze only {block}'s convolutions."),
-        (lambda: not (in_base(last) & bn_paths), "A BatchNormalization layer was trainable in "
-         "phase 2; keep them frozen (inference mode)."),
-        (lambda: last["learning_rate"] <= head_lr / 10 * (1 + 1e-6),
-         lambda: f"Phase 2 ran at {last['learning_rate']:g}: recompile with a learning rate at "
-         f"least ten times below HEAD_LR ({head_lr:g})."),
-        (lambda: last["learning_rate"] >= head_lr / 1000 * (1 - 1e-6),
-         lambda: f"Phase 2 ran at {last['learning_rate']:g}, so low that the unfrozen layers "
-         f"barely move: try {head_lr / 10:g} to {head_lr / 100:g}."),
-        (lambda: any(p.startswith(f"{block}_conv") for p in last["moved"]),
-         f"{block}'s convolutions did not change in phase 2: fit after recompiling."),
-    ], lambda: f"two phases: the head at {head_lr:g} on a frozen base, then {block} at "
-               f"{last['learning_rate']:g}.", recorder)
+    return check("two_phase_loop",
+                 _fits_and_histories_conditions(model, log, histories, hist, first, last)
+                 + _phase_one_conditions(first, head_lr, base_paths, in_base)
+                 + _phase_two_conditions(first, last, head_lr, block, bn_paths, in_base),
+                 lambda: f"two phases: the head at {head_lr:g} on a frozen base, then {block} at "
+                         f"{last['learning_rate']:g}.", recorder)

@@ -9,6 +9,7 @@ from sklearn.model_selection import KFold, StratifiedKFold
 from helpers.applications import preprocess_input, to_rgb_batch
 from helpers.exercises.core import CURRENT, check, not_done, not_done_yet
 from helpers.features import extract_features, linear_probe
+from helpers.stats import sample_sd
 
 __all__ = ["check_kfold_scores", "check_preprocessed"]
 
@@ -57,6 +58,70 @@ def _unshuffled(labels, k: int):
     return [list(cls(k).split(dummy, labels)) for cls in (StratifiedKFold, KFold)]
 
 
+def _as_scores(scores) -> np.ndarray:
+    """The learner's scores as a float array (a 2-D empty one when they are not numbers)."""
+    try:
+        return np.asarray(scores, dtype=float)
+    except (TypeError, ValueError):
+        return np.array([[]])
+
+
+def _pool(features, base, images, labels):
+    """``(features, labels)`` of the pool as arrays, or ``(None, labels)`` without a pool."""
+    if labels is None or (features is None and base is None):
+        return None, labels
+    pool = np.asarray(features if features is not None else extract_features(base, images))
+    return pool, np.asarray(labels)
+
+
+def _fold_matcher(scores, pool, labels, seed: int):
+    """``matches(splits, on)``: do ``scores`` equal, in any order, the course's logistic
+    regression's accuracies on the ``on`` ("test" or "train") rows of one of ``splits``?"""
+    cache: dict = {}
+
+    def fold_scores(split, on):
+        key = (id(split), on)
+        if key not in cache:
+            cache[key] = sorted(linear_probe(pool[tr], labels[tr], pool[te if on == "test" else tr],
+                                             labels[te if on == "test" else tr], seed)
+                                for tr, te in split)
+        return cache[key]
+
+    def possible(split, on):
+        """Could these be accuracies on these folds (a whole number of right answers each)?"""
+        sizes = [len(te if on == "test" else tr) for tr, te in split]
+        return all(any(abs(s * n - round(s * n)) < 1e-6 for n in sizes) for s in scores)
+
+    def matches(candidates, on="test"):
+        return any(possible(s, on) and np.allclose(sorted(scores), fold_scores(s, on), atol=1e-6)
+                   for s in candidates)
+    return matches
+
+
+def _kfold_conditions(scores, k: int, pool, labels, seed: int) -> list:
+    """The conditions of :func:`check_kfold_scores`, in the order their hints are given."""
+    splits = _splits(labels, k, seed) if pool is not None else {}
+    matches = _fold_matcher(scores, pool, labels, seed) if pool is not None else None
+    return [
+        (scores.ndim == 1 and len(scores) == k, f"Expected {k} scores (one per fold), got "
+         f"{scores.shape}."),
+        (lambda: ((0 <= scores) & (scores <= 1)).all(), "Scores should be accuracies between 0 and 1."),
+        (lambda: pool is None or matches(splits.values()) or not matches(splits.values(), "train"),
+         "These are the accuracies on the training folds, which the classifier has seen: score each "
+         "fold's model on that fold's test indices."),
+        (lambda: pool is None or matches(splits.values()) or not matches(_unshuffled(labels, k)),
+         f"These folds were not shuffled: shuffle them, seeded with SEED, so that each fold mixes "
+         f"the pool's rows and anyone can draw the same {k} folds again."),
+        (lambda: sample_sd(scores) > 1e-9, "All folds have exactly the same score: did you evaluate "
+         "on the same split every time? Use the test indices each fold gives you."),
+        (lambda: pool is None or matches(splits.values()),
+         f"These are not the test-fold accuracies of a {k}-fold cross-validation of the pool: the "
+         "check uses the source model's features of pool_x, folds shuffled with SEED (stratified "
+         "or not), and on each fold the course's logistic regression, features.linear_probe with "
+         "SEED, trained on the fold's training rows and scored on its test rows (section 4)."),
+    ]
+
+
 def check_kfold_scores(scores, k: int, recorder=CURRENT, *, features=None, base=None, images=None,
                        labels=None, seed: int = 0):
     """07: the test-fold accuracies of a ``k``-fold cross-validation of the course's logistic
@@ -71,49 +136,9 @@ def check_kfold_scores(scores, k: int, recorder=CURRENT, *, features=None, base=
                             f"of a shuffled {k}-fold cross-validation, seeded with SEED, of the "
                             "course's logistic regression (features.linear_probe) on the source "
                             "model's features of the pool (section 4 explains k-fold).", recorder)
-    try:
-        scores = np.asarray(scores, dtype=float)
-    except (TypeError, ValueError):
-        scores = np.array([[]])
-    pool = None
-    if labels is not None and (features is not None or base is not None):
-        pool = np.asarray(features if features is not None else extract_features(base, images))
-        labels = np.asarray(labels)
-    cache: dict = {}
-
-    def fold_scores(split, on="test"):
-        key = (id(split), on)
-        if key not in cache:
-            cache[key] = sorted(linear_probe(pool[tr], labels[tr], pool[te if on == "test" else tr],
-                                             labels[te if on == "test" else tr], seed)
-                                for tr, te in split)
-        return cache[key]
-    splits = _splits(labels, k, seed) if pool is not None else {}
-
-    def possible(split, on):
-        """Could these be accuracies on these folds (a whole number of right answers each)?"""
-        sizes = [len(te if on == "test" else tr) for tr, te in split]
-        return all(any(abs(s * n - round(s * n)) < 1e-6 for n in sizes) for s in scores)
-
-    def matches(candidates, on="test"):
-        return any(possible(s, on) and np.allclose(sorted(scores), fold_scores(s, on), atol=1e-6)
-                   for s in candidates)
-    return check("kfold_scores", [
-        (scores.ndim == 1 and len(scores) == k, f"Expected {k} scores (one per fold), got "
-         f"{scores.shape}."),
-        (lambda: ((0 <= scores) & (scores <= 1)).all(), "Scores should be accuracies between 0 and 1."),
-        (lambda: pool is None or matches(splits.values()) or not matches(splits.values(), "train"),
-         "These are the accuracies on the training folds, which the classifier has seen: score each "
-         "fold's model on that fold's test indices."),
-        (lambda: pool is None or matches(splits.values()) or not matches(_unshuffled(labels, k)),
-         f"These folds were not shuffled: shuffle them, seeded with SEED, so that each fold mixes "
-         f"the pool's rows and anyone can draw the same {k} folds again."),
-        (lambda: scores.std() > 1e-9, "All folds have exactly the same score: did you evaluate on the "
-         "same split every time? Use the test indices each fold gives you."),
-        (lambda: pool is None or matches(splits.values()),
-         f"These are not the test-fold accuracies of a {k}-fold cross-validation of the pool: the "
-         "check uses the source model's features of pool_x, folds shuffled with SEED (stratified "
-         "or not), and on each fold the course's logistic regression, features.linear_probe with "
-         "SEED, trained on the fold's training rows and scored on its test rows (section 4)."),
-    ], lambda: f"{k} folds: mean {scores.mean():.3f}, spread {scores.std():.3f}"
-               f"{'' if pool is None else ', the accuracies each test fold gives'}.", recorder)
+    scores = _as_scores(scores)
+    pool, labels = _pool(features, base, images, labels)
+    return check("kfold_scores", _kfold_conditions(scores, k, pool, labels, seed),
+                 lambda: f"{k} folds: mean {scores.mean():.3f}, sample SD {sample_sd(scores):.3f}"
+                         f"{'' if pool is None else ', the accuracies each test fold gives'}.",
+                 recorder)

@@ -49,7 +49,7 @@ def check_labels_needed(answer, rows, target_fraction: float = capstone.TARGET_F
                             f"{target_fraction:.0%} of the best validation accuracy on the "
                             "curve.", recorder)
     expected = capstone.labels_needed(rows, target_fraction)
-    budgets = sorted({r["per_class"] for r in rows}, key=experiment._budget_key)
+    budgets = sorted({r["per_class"] for r in rows}, key=experiment.budget_key)
     value = _budget_of(answer)
     by_test = {capstone.smallest_within(_curve_by_test(rows), target_fraction),
                capstone.smallest_within(_test_of_validation_best(rows), target_fraction)}

@@ -1,7 +1,7 @@
 """Notebook 06's reading of the grid: summaries over seeds, paired comparisons, verdicts.
 
-A cell (target × labels per class) gets a verdict only if every network in it fitted its sample
-(``training.FIT_LEVEL``). Its verdict compares the transfer strategy validation ranks best with
+A cell (target × labels per class) gets a verdict only if no network in it under-fitted its
+sample (``training``: cut off while still learning it). Its verdict compares the transfer strategy validation ranks best with
 **every** control, seed by seed on test: "ahead" needs both 95% intervals above zero against each
 control. Many cells are judged at once, so each verdict is also tested across the whole grid:
 Holm's correction keeps the chance of even one false "ahead" or "behind" in the grid under 5%
@@ -15,15 +15,28 @@ import numpy as np
 
 from helpers import stats
 from helpers.experiment.cells import CONTROL_OF, CONTROLS, NETWORKS, TASKS, TRANSFER
+from helpers.experiment.training import FIT_LEVEL
 
-__all__ = ["ALPHA", "cells_of", "scores", "seed_counts", "whole_split_cells", "on_shared_seeds",
+__all__ = ["ALPHA", "fitted", "budget_key", "edge_choices", "cells_of", "scores", "seed_counts", "whole_split_cells", "on_shared_seeds",
            "budget_value", "aggregate", "cell", "best_on_validation", "compare", "p_value",
            "verdict_against_every_control", "under_fit", "verdicts"]
 
 ALPHA = 0.05   # across the grid: Holm's family-wise level, and Benjamini-Hochberg's false-discovery rate
 
 
-def _budget_key(b):
+def fitted(row) -> bool:
+    """Did this run learn its sample (``training``'s rule: not cut off while still learning)?
+    Rows made before the rule recorded it: the networks trained end to end (scratch,
+    fine-tuning) are judged by their final training accuracy against the same ``FIT_LEVEL``."""
+    if "under_fit" in row:
+        return not row["under_fit"]
+    if row["strategy"] in ("scratch", "fine_tuning"):
+        return row.get("train_accuracy", 1.0) >= FIT_LEVEL
+    return True
+
+
+def budget_key(b):
+    """Sort key for labels per class: numbers in order, "all" last."""
     return float("inf") if str(b) == "all" else float(b)
 
 
@@ -37,7 +50,7 @@ def cells_of(rows) -> list[tuple[str, str]]:
     """The (task, labels per class) cells present in ``rows``, targets in course order."""
     keys = {(r["task"], str(r["per_class"])) for r in rows}
     order = {t: i for i, t in enumerate(TASKS)}
-    return sorted(keys, key=lambda k: (order.get(k[0], 99), _budget_key(k[1])))
+    return sorted(keys, key=lambda k: (order.get(k[0], 99), budget_key(k[1])))
 
 
 def scores(rows, task: str, budget, strategy: str, key: str = "accuracy") -> dict:
@@ -103,7 +116,7 @@ def aggregate(rows) -> list[dict]:
                     "train_accuracy_mean": float(np.mean([r["train_accuracy"] for r in rs])),
                     "seconds_mean": float(np.mean([r["seconds"] for r in rs])),
                     "steps_mean": float(np.mean([r.get("steps", 0) for r in rs])),
-                    "fitted": sum(bool(r.get("fitted", True)) for r in rs),
+                    "fitted": sum(fitted(r) for r in rs),
                     "test_images": int(rs[0].get("test_images", 0)),
                     "val_images": int(rs[0].get("val_images", 0)),
                     "choices": sorted({str(r.get("choice", "")) for r in rs}),
@@ -180,10 +193,23 @@ def _claim_p(each: dict, verdict: str) -> float:
     return 1.0
 
 
+def edge_choices(rows) -> dict:
+    """{contender: (runs whose numeric setting was chosen at an end of its list, runs)}: many
+    choices at an edge say the list should have been wider there."""
+    from helpers.experiment.menus import on_edge
+
+    out: dict = {}
+    for r in rows:
+        if "setting" in r:
+            edge, n = out.get(r["strategy"], (0, 0))
+            out[r["strategy"]] = (edge + bool(on_edge(r["setting"], r["strategy"])), n + 1)
+    return out
+
+
 def under_fit(rows, task: str, budget) -> list[str]:
-    """The networks of a cell with a run that never reached ``training.FIT_LEVEL``."""
+    """The networks of a cell with a run that under-fitted its sample (see :func:`fitted`)."""
     return sorted({r["strategy"] for r in rows if r["task"] == task and str(r["per_class"]) == str(budget)
-                   and r["strategy"] in NETWORKS and not r.get("fitted", True)})
+                   and r["strategy"] in NETWORKS and not fitted(r)})
 
 
 def verdicts(rows, alpha: float = ALPHA) -> list[dict]:

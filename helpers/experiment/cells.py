@@ -27,7 +27,7 @@ TRANSFER = ("feature_extraction", "fine_tuning")
 STRATEGIES = CONTROLS + TRANSFER
 NETWORKS = ("random_features", "scratch", "feature_extraction", "fine_tuning")
 CONTROL_OF = {"feature_extraction": "random_features", "fine_tuning": "scratch"}
-TASKS = ("look", "near", "far")
+TASKS = config.TARGETS
 CHEAP = ("pixel_logreg", "random_features", "feature_extraction")  # may run extra seeds
 LABELS = {"pixel_logreg": "logistic regression, pixels",
           "random_features": "feature extraction, random weights",
@@ -103,7 +103,8 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, batch_size: int = 32
         "train_accuracy": float((train_pred == y).mean()), "val_accuracy": float(info["val_accuracy"]),
         "setting": setting, "choice": menus.describe_setting(setting),
         "learning_rate": setting.get("learning_rate"), "menu_size": len(menu), "tried": tried,
-        "fitted": bool(info["fitted"]), "fitted_at": info.get("fitted_at"),
+        "fitted": bool(info["fitted"]), "under_fit": bool(info["under_fit"]),
+        "fitted_at": info.get("fitted_at"),
         "steps": int(info["steps"]), "kept_step": info.get("kept_step"),
         "max_steps": int(max_steps) if strategy in NETWORKS else 0,
         "seconds": time.perf_counter() - start,

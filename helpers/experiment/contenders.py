@@ -13,7 +13,8 @@ on the sample's images; which one is a menu item chosen on validation, like ever
 and the pretrained network gets the same choice (its source statistics, or calibrated).
 
 Each function returns ``(predict, info)``: ``predict(images)`` gives labels, ``info`` what was
-chosen and how the chosen run trained (``fitted``: it reached ``training.FIT_LEVEL``).
+chosen and how the chosen run trained (``fitted``: it reached ``training.FIT_LEVEL``;
+``under_fit``: it did not learn its sample, by ``training``'s rule).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ __all__ = ["AUG_COPIES", "RANDOM_INIT_SEED", "augmented_copies", "extractor", "s
            "pixel_logreg", "fixed_features", "scratch_cnn", "fine_tuning", "pick", "choose"]
 
 AUG_COPIES = 10              # augmented copies for the contenders that learn from fixed vectors
-RANDOM_INIT_SEED = 10_000    # random-init twins use seed + this (not the sample's seed)
+RANDOM_INIT_SEED = models.TWIN_SEED   # the random control uses seed + this (models.py)
 
 
 def pick(fits: list) -> int:
@@ -80,6 +81,7 @@ def pixel_logreg(x, y, val, setting: dict, seed: int = 0) -> tuple:
         return clf.predict(features.flatten_pixels(images))
 
     return predict, {"val_accuracy": float((predict(val[0]) == val[1]).mean()), "fitted": True,
+                     "under_fit": False,
                      "steps": 0, "trainable_params": int(clf[-1].coef_.size + clf[-1].intercept_.size),
                      "trained": {"pipeline": clf}}
 
@@ -136,7 +138,8 @@ def fixed_features(task, x, y, val, setting: dict, seed: int, batch_size: int = 
     train_f = scale(features.extract_features(ext, x))
     run = train_until_fit(head, training.feature_dataset(scale(features.extract_features(ext, xa)),
                                                          ya, batch_size, seed),
-                          keras.optimizers.Adam, HEAD_LR, (train_f, y), (val_f, val[1]), max_steps)
+                          keras.optimizers.Adam, HEAD_LR, (train_f, y), (val_f, val[1]), max_steps,
+                          must_fit=False)
     state = traced.snapshot(head)
 
     def predict(images):
@@ -167,7 +170,7 @@ def fine_tuning(task, x, y, val, setting: dict, seed: int, batch_size: int = 32,
                 blocks: int = 2, memo: dict | None = None) -> tuple:
     """A head on the frozen base's features first, then the top ``blocks`` blocks unfrozen at
     the setting's (lower) learning rate, BatchNormalization in inference mode (notebook 04).
-    Both phases follow the rule. The first phase does not depend on the setting, so with a
+    Both phases follow the rule, each up to ``max_steps``. The first phase does not depend on the setting, so with a
     ``memo`` (one dict per sample) it runs once and later settings start from its result."""
     models.set_seed(seed)
     base = backbone.base(backbone.calibrated(backbone.pretrained(x.shape[1:]), x))
@@ -186,7 +189,8 @@ def fine_tuning(task, x, y, val, setting: dict, seed: int, batch_size: int = 32,
         val_f = features.extract_features(base, val[0])
         train_f = features.extract_features(base, x)
         first = train_until_fit(head, training.feature_dataset(train_f, y, batch_size, seed),
-                                keras.optimizers.Adam, HEAD_LR, (train_f, y), (val_f, val[1]), max_steps)
+                                keras.optimizers.Adam, HEAD_LR, (train_f, y), (val_f, val[1]), max_steps,
+                                must_fit=False)
         memo["head"] = (first, traced.snapshot(head))
     first, state = memo["head"]
     traced.restore(head, state)
@@ -196,6 +200,7 @@ def fine_tuning(task, x, y, val, setting: dict, seed: int, batch_size: int = 32,
                           setting["learning_rate"], (x, y), val, max_steps)
     run["steps"] += first["steps"]
     run["head_steps"] = first["steps"]
+    run["under_fit"] = run["under_fit"] or first["under_fit"]
     return _network_result(model, run)
 
 
@@ -219,7 +224,7 @@ def choose(train_one, menu: list) -> tuple:
         predict, info = train_one(setting)
         fits.append((info["val_accuracy"], setting, predict, info))
     best = pick(fits)
-    tried = [{"setting": s, "val_accuracy": round(float(v), 4), "fitted": bool(i["fitted"])}
-             for v, s, _, i in fits]
+    tried = [{"setting": s, "val_accuracy": round(float(v), 4), "fitted": bool(i["fitted"]),
+              "under_fit": bool(i["under_fit"])} for v, s, _, i in fits]
     return fits[best][2], dict(fits[best][3], setting=fits[best][1]), tried
 

@@ -22,13 +22,17 @@ from __future__ import annotations
 
 import itertools
 
+from helpers import config
+
 __all__ = ["AUGMENTATIONS", "BATCHNORM", "FEATURE_LAYERS", "PIXEL_C", "SCRATCH_LEARNING_RATES",
            "TUNE_LEARNING_RATES", "OWN_SETTINGS", "ONE_SETTING", "menu", "describe_setting",
            "on_edge"]
 
-AUGMENTATIONS = ("none", "shifts", "shifts and flips")
+AUGMENTATIONS = config.AUGMENTATIONS
 # BatchNormalization of a frozen network's features: the statistics its weights came with (the
 # source's, or a random network's initial mean 0 and variance 1), or recalibrated on the sample.
+# Short names, in the same order, for ``models.TWIN_BATCHNORM`` and ``models.PRETRAINED_BATCHNORM``:
+# the random control is defined once, in helpers/models.py.
 BATCHNORM = ("kept", "calibrated")
 FEATURE_LAYERS = ("block3_relu1", "features")    # where a frozen network's features are read
 PIXEL_C = (1e-3, 1e-2, 1e-1, 1.0)
@@ -63,7 +67,14 @@ def menu(strategy: str, flips_keep_labels: bool = True, own: dict | None = None,
     unknown = set(lists) - set(OWN_SETTINGS[strategy])
     if unknown:
         raise ValueError(f"{strategy} has no setting {sorted(unknown)}; it has {sorted(OWN_SETTINGS[strategy])}")
+    augmentations = (augmentations,) if isinstance(augmentations, str) else tuple(augmentations)
+    wrong = [a for a in augmentations if a not in AUGMENTATIONS]
+    if wrong:
+        raise ValueError(f"unknown augmentation policy {wrong}: each one of {AUGMENTATIONS}")
     augs = [a for a in augmentations if flips_keep_labels or "flips" not in a]
+    if augmentations and not augs:
+        raise ValueError(f"an empty menu for {strategy}: flips change this target's labels, so "
+                         f"{tuple(augmentations)} leaves no augmentation policy; add one without flips")
     if not augs or any(not len(v) for v in lists.values()):
         raise ValueError(f"an empty menu for {strategy}: every setting needs at least one value")
     names = ["augmentation", *lists]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers import stats
-from helpers.experiment.analysis import _budget_key
+from helpers.experiment.analysis import budget_key
 from helpers.experiment.cells import CONTROLS, LABELS, STRATEGIES, TASK_LABELS, TASKS
 
 __all__ = ["VERDICT_TEXT", "VERDICT_WHY", "format_verdicts", "format_summary",
@@ -56,7 +56,7 @@ def format_summary(summary) -> str:
              f"{'val acc':>8} {'train acc':>9} {'fitted':>6} {'steps':>6} {'seconds':>8} {'trainable':>10}  "
              "chosen on validation"]
     order = {t: i for i, t in enumerate(TASKS)}
-    for s in sorted(summary, key=lambda s: (order.get(s["task"], 99), _budget_key(s["per_class"]),
+    for s in sorted(summary, key=lambda s: (order.get(s["task"], 99), budget_key(s["per_class"]),
                                             STRATEGIES.index(s["strategy"]))):
         lines.append(f"{s['task']:<5} {s['per_class']:>12} {LABELS[s['strategy']]:<35} "
                      f"{s['accuracy_mean']:.3f} ± {s['accuracy_sd']:.3f} {s['val_accuracy_mean']:>8.3f} "
@@ -80,7 +80,7 @@ def plot_accuracy_vs_budget(summary, tasks=TASKS):
     for ax, task in zip(axes[0], present, strict=True):
         for strategy in STRATEGIES:
             cells = sorted((s for s in summary if s["task"] == task and s["strategy"] == strategy),
-                           key=lambda s: _budget_key(s["per_class"]))
+                           key=lambda s: budget_key(s["per_class"]))
             if not cells:
                 continue
             xs = np.arange(len(cells))

@@ -133,7 +133,7 @@ def bench_cached(repeats: int) -> dict:
 def bench_fine_tuning_cost(repeats: int) -> dict:
     import keras
 
-    from helpers import data, features, finetuning, models, pretrained
+    from helpers import data, features, finetuning, freezing, models, pretrained
 
     near = data.near_task()
     x, y = near.x_train[:1024], near.y_train[:1024]
@@ -151,7 +151,7 @@ def bench_fine_tuning_cost(repeats: int) -> dict:
             t, _ = features.time_per_epoch(model, x, y, epochs=3, batch_size=32)
             times.append(t)
         out[label] = {"s_per_epoch": _stats(times), "images": len(y),
-                      "trainable_params": int(sum(v.numpy().size for v in model.trainable_weights))}
+                      "trainable_params": freezing.trainable_count(model)}
     out["fine_tuning_vs_extraction"] = (out["fine_tuning_2_blocks"]["s_per_epoch"]["median"]
                                         / out["feature_extraction"]["s_per_epoch"]["median"])
     return out

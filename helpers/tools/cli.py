@@ -33,107 +33,58 @@ def _cmd_data(args) -> int:
 
 
 def _cmd_pretrain(args) -> int:
-    from helpers import models
+    from helpers.tools import pretrain
 
-    epochs = args.epochs if args.epochs is not None else models.PRETRAIN_EPOCHS
-    _, card = models.pretrain_source_model(epochs=epochs, seed=args.seed, verbose=2)
-    print(f"saved; clothing test accuracy {card['source_test_accuracy']:.4f}, glyphs held out "
-          f"{card['glyph_held_out_accuracy']:.4f}")
-    for task, by_budget in card["transferability_on_validation"].items():
-        for budget, p in by_budget.items():
-            print(f"  {task:>5} {budget}/class: pretrained - random features "
-                  f"{p['difference']:+.3f} [{p['bootstrap'][0]:+.3f}, {p['bootstrap'][1]:+.3f}]")
+    before = Path(args.before) if args.before else None
+    if before is not None and not before.with_suffix(".json").is_file():
+        print(f"error: --before needs the model's card beside it: {before.with_suffix('.json')}",
+              file=sys.stderr)
+        return 1
+    if args.assess_only:
+        card = pretrain.assess_and_save(before=before, seeds=args.assess_seeds)
+    else:
+        epochs = args.epochs if args.epochs is not None else pretrain.PRETRAIN_EPOCHS
+        _, card = pretrain.pretrain_source_model(epochs=epochs, seed=args.seed, verbose=2,
+                                                 assess=not args.no_assess, before=before,
+                                                 assess_seeds=args.assess_seeds)
+        print(f"saved; clothing test accuracy {card['source_test_accuracy']:.4f}, glyphs held out "
+              f"{card['glyph_held_out_accuracy']:.4f}")
+    for split in ("validation", "test"):
+        for task, by_budget in card.get(f"transferability_on_{split}", {}).items():
+            for budget, p in by_budget.items():
+                print(f"  {split:>10} {task:>5} {budget}/class: pretrained - random features "
+                      f"{p['difference']:+.3f} [{p['bootstrap'][0]:+.3f}, {p['bootstrap'][1]:+.3f}] "
+                      f"p={p['p']:.3g} {p['verdict']}, Holm {p['survives_holm']}, "
+                      f"BH {p['survives_bh']}")
+    if "transferability_on_test" in card:
+        print("then: python -m helpers tables   (README's card table)")
     return 0
-
-
-GRID_COMMAND = "python -m helpers grid"
-
-
-def _seed_list(text: str) -> list[int] | None:
-    """``"5"`` -> seeds 0..4; ``"5-9"`` -> seeds 5..9; None if neither."""
-    try:
-        if "-" in text:
-            first, last = (int(v) for v in text.split("-"))
-            return list(range(first, last + 1)) if 0 <= first <= last else None
-        n = int(text)
-        return list(range(n)) if n > 0 else None
-    except ValueError:
-        return None
 
 
 def _cmd_grid(args) -> int:
-    """Notebook 06's full grid, or part of it (``--tasks``/``--budgets``), into one JSON file."""
-    from helpers import data, experiment
+    from helpers.tools import grid
 
-    if args.merge:
-        parts = [experiment.load_results(Path(p)) for p in args.merge]
-        rows = [r for part in parts for r in part["rows"]]
-        flat = [q for p in parts for q in (p["parameters"].get("parts") or [p["parameters"]])]
-        params = dict(parts[0]["parameters"], parts=flat)
-        for key in ("SEED_LIST", "STRATEGIES"):
-            params.pop(key, None)
-        params["TASKS"] = [t for t in experiment.TASKS if any(r["task"] == t for r in rows)]
-        params["LABEL_BUDGETS"] = sorted({int(r["per_class"]) for r in rows})
-        params["SEEDS"], params["EXTRA_SEEDS"] = experiment.seed_counts(rows)
-        params["command"] = f"{GRID_COMMAND} (parts merged; see datasets/results/README.md)"
-        keys = [(r["task"], str(r["per_class"]), r["strategy"], r["seed"]) for r in rows]
-        if len(keys) != len(set(keys)):
-            print("error: the parts overlap (a cell appears twice)", file=sys.stderr)
-            return 2
-        experiment.save_results(Path(args.out), rows, params)
-        print(f"merged {len(parts)} parts, {len(rows)} runs -> {args.out}")
-        return 0
-    tasks = [t.strip() for t in args.tasks.split(",")]
-    bad = [t for t in tasks if t not in experiment.TASKS]
-    if bad:
-        print(f"error: unknown task(s) {bad}; choose from {list(experiment.TASKS)}", file=sys.stderr)
-        return 2
-    try:
-        budgets = [int(b) for b in args.budgets.split(",")]
-    except ValueError:
-        print(f"error: --budgets must be integers, like 1,2,5,20,100; not {args.budgets!r}",
-              file=sys.stderr)
-        return 2
-    seeds = _seed_list(args.seeds)
-    strategies = [s.strip() for s in args.strategies.split(",")]
-    if seeds is None:
-        print(f"error: --seeds must be a count N (seeds 0..N-1) or a range A-B; not {args.seeds!r}",
-              file=sys.stderr)
-        return 2
-    bad = [s for s in strategies if s not in experiment.STRATEGIES]
-    if bad:
-        print(f"error: unknown contender(s) {bad}; choose from {list(experiment.STRATEGIES)}",
-              file=sys.stderr)
-        return 2
-    params = {"TASKS": tasks, "LABEL_BUDGETS": budgets, "SEEDS": len(seeds), "SEED_LIST": seeds,
-              "STRATEGIES": strategies, "BATCH_SIZE": 32,
-              "TEST_IMAGES": 2000, "VAL_IMAGES": 500, "AUG_COPIES": experiment.AUG_COPIES,
-              "STEP_LIMITS": [experiment.MIN_STEPS, experiment.MAX_STEPS],
-              "LEARNING_RATES": {"scratch": list(experiment.SCRATCH_LEARNING_RATES),
-                                 "fine_tuning": list(experiment.TUNE_LEARNING_RATES)},
-              "command": " ".join([GRID_COMMAND] + sys.argv[2:])}
-    sizes = dict(batch_size=32, test_images=2000, val_images=500)
-    if args.jobs > 1 or args.scheduler:
-        from helpers.tools.grid import run_grid_on_dask
-
-        rows = run_grid_on_dask(tasks, budgets, seeds, strategies, jobs=args.jobs,
-                                scheduler=args.scheduler, **sizes)
-    else:
-        rows = experiment.run_grid([data.get_task(t) for t in tasks], budgets, seeds, strategies,
-                                   **sizes)
-    experiment.save_results(Path(args.out), rows, params)
-    if experiment.has_every_contender(rows):
-        print(experiment.format_verdicts(experiment.verdicts(rows)))
-    else:
-        print("some contenders only: verdicts come when this part is merged with the rest")
-    print(f"wrote {args.out}")
-    return 0
+    return grid.cmd_grid(args)
 
 
 def _cmd_progress(args) -> int:
+    """The quiz answers recorded on this machine, per notebook (``--csv FILE``: every answer)."""
     from helpers import progress
 
-    return progress.main(csv_path=args.csv)
+    path = progress.progress_path()
+    data = progress.load_progress(path)
+    rows = progress.summary(data)
+    print(f"Progress file: {path}")
+    if not rows:
+        print("No answers recorded yet: check a quiz answer in a notebook first.")
+    else:
+        print(f"{'notebook':<28}{'attempted':>10}{'right':>7}{'checks':>8}")
+        for r in rows:
+            print(f"{r['notebook']:<28}{r['attempted']:>10}{r['right']:>7}{r['checks']:>8}")
+    if args.csv:
+        progress.export_csv(data, Path(args.csv))
+        print(f"Wrote {len(data['answers'])} answers to {args.csv}", file=sys.stderr)
+    return 0
 
 
 def _cmd_run(args) -> int:
@@ -270,16 +221,19 @@ def _shown(path: Path) -> str:
 
 def _cmd_tables(args) -> int:
     """Rewrite README's generated blocks from the committed results files."""
-    from helpers import experiment, results
+    from helpers import experiment
     from helpers.tools import bench, installs, teaching
+    from helpers.tools.blocks import replace_generated_block
+    from helpers.tools.grid import markdown_table
 
     readme, docs = config.ROOT / "README.md", config.ROOT / "docs" / "benchmark.md"
-    grid_table = experiment.markdown_table(experiment.load_results(experiment.COMMITTED_GRID))
+    grid_table = markdown_table(experiment.load_results(experiment.COMMITTED_GRID))
     committed_bench = json.loads(bench.COMMITTED.read_text())
     bench_table = bench.to_markdown(committed_bench)
     from helpers import models
+    from helpers.tools import pretrain
 
-    card_table = models.assessment_markdown(models.model_card())
+    card_table = pretrain.assessment_markdown(models.model_card())
     blocks = [(readme, "grid", grid_table, experiment.COMMITTED_GRID),
               (readme, "card", card_table, config.SOURCE_MODEL_CARD),
               (readme, "bench", bench_table, bench.COMMITTED),
@@ -291,17 +245,15 @@ def _cmd_tables(args) -> int:
               (readme, "install", installs.markdown(json.loads(installs.COMMITTED.read_text())),
                installs.COMMITTED)]
     for path, name, content, source in blocks:
-        changed = results.replace_generated_block(path, name, content)
+        changed = replace_generated_block(path, name, content)
         print(f"{'rewrote' if changed else 'unchanged'}: {_shown(path)} "
               f"({name}, from {_shown(source)})")
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m helpers",
-                                     description="Transfer Learning Workbook tools.")
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_setup_commands(sub) -> None:
+    """This machine and what the course ships: the environment, the data, the source model,
+    notebook 06's full grid."""
     p = sub.add_parser("doctor", help="check Python packages, data, source model and network")
     p.set_defaults(func=_cmd_doctor)
 
@@ -310,13 +262,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-download", action="store_true", help="never use the network")
     p.set_defaults(func=_cmd_data)
 
-    p = sub.add_parser("pretrain", help="retrain the source model and write its card")
-    p.add_argument("--epochs", type=int, default=None, help="default: the recipe's (models.PRETRAIN_EPOCHS)")
+    p = sub.add_parser("pretrain", help="retrain the source model and write its card "
+                                         "(11-27 minutes on 2 cores, then the assessment)")
+    p.add_argument("--epochs", type=int, default=None,
+                   help="default: the recipe's (helpers/tools/pretrain.py PRETRAIN_EPOCHS)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--assess-only", action="store_true",
+                   help="do not train: assess the saved model and rewrite its card")
+    p.add_argument("--no-assess", action="store_true",
+                   help="train and save, leave the assessment to a later --assess-only")
+    p.add_argument("--assess-seeds", type=int, default=5,
+                   help="few-shot samples per cell of the assessment (default 5)")
+    p.add_argument("--before", default=None,
+                   help="a model from before the digit look-alike filter (its .json card beside "
+                        "it): measure the card's leak_check against it")
     p.set_defaults(func=_cmd_pretrain)
 
     p = sub.add_parser("grid", help="notebook 06's full experiment grid (long: see datasets/results)")
-    p.add_argument("--tasks", default=",".join(("look", "near", "far")))
+    p.add_argument("--tasks", default=",".join(config.TARGETS))
     p.add_argument("--budgets", default="1,2,5,20,100", help="labels per class")
     p.add_argument("--seeds", default="5", help="N: seeds 0..N-1; A-B: seeds A..B (extra seeds)")
     p.add_argument("--strategies", default=",".join(("pixel_logreg", "random_features", "scratch",
@@ -331,6 +294,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead: merge grid files of disjoint parts into --out")
     p.set_defaults(func=_cmd_grid)
 
+
+def _add_run_commands(sub) -> None:
+    """What runs on this machine: the quiz progress, headless runs and their report, sweeps."""
     p = sub.add_parser("progress", help="summarise the quiz answers recorded on this machine")
     p.add_argument("--csv", help="also export every answer to this CSV file")
     p.set_defaults(func=_cmd_progress)
@@ -365,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true")
     p.set_defaults(func=_cmd_sweep)
 
+
+def _add_classroom_commands(sub) -> None:
+    """The notebooks for a class: student and teacher copies, nbgrader, HTML, the book."""
     p = sub.add_parser("student", help="write student notebooks: exercises blank, no solutions")
     p.add_argument("--out", default=str(config.BUILD_DIR / "student"))
     p.add_argument("--check", action="store_true",
@@ -379,6 +348,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("notebooks", nargs="*", help="e.g. 03 (default: all, one assignment each)")
     p.add_argument("--out", default=str(config.BUILD_DIR / "nbgrader"))
     p.set_defaults(func=_cmd_nbgrader)
+
     p = sub.add_parser("html", help="export executed notebooks to self-contained HTML")
     p.add_argument("--executed", default=str(config.BUILD_DIR / "executed"))
     p.add_argument("--out", default=str(config.BUILD_DIR / "html"))
@@ -388,6 +358,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--executed", default=str(config.BUILD_DIR / "executed"))
     p.add_argument("--out", default=str(config.BUILD_DIR / "book"))
     p.set_defaults(func=_cmd_book)
+
+
+def _add_measurement_commands(sub) -> None:
+    """The course's costs, README's tables, and whether transfer pays on a learner's own images."""
     p = sub.add_parser("bench", help="measure the course's costs (writes build/bench/)")
     p.add_argument("--out", default=str(config.BUILD_DIR / "bench"))
     p.add_argument("--repeats", type=int, default=3)
@@ -408,6 +382,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("assess", help="does transfer pay on your own images? a report under build/assess")
     assess.add_arguments(p)
     p.set_defaults(func=assess.main)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m helpers",
+                                     description="Transfer Learning Workbook tools.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add_commands in (_add_setup_commands, _add_run_commands,
+                         _add_classroom_commands, _add_measurement_commands):
+        add_commands(sub)
     return parser
 
 

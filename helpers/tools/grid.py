@@ -4,13 +4,14 @@ a Dask fan-out, and README's table of the committed grid. The learner's side,
 
 from __future__ import annotations
 
+import hashlib
 import sys
 from pathlib import Path
 
-from helpers import data, experiment, stats
+from helpers import config, data, experiment, stats
 from helpers.tools import runner
 
-__all__ = ["GRID_COMMAND", "protocol_parameters", "run_grid_on_dask", "merge", "cmd_grid",
+__all__ = ["GRID_COMMAND", "source_fingerprint", "protocol_parameters", "run_grid_on_dask", "merge", "cmd_grid",
            "markdown_table"]
 
 GRID_COMMAND = "python -m helpers grid"
@@ -20,9 +21,15 @@ PROTOCOL = ("every contender chooses, for every seed and on validation, among th
             "are corrected across the cells judged (Holm)")
 
 
+def source_fingerprint(path: Path = config.SOURCE_MODEL_PATH) -> str:
+    """A short hash of the source model file the grid ran with."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
 def protocol_parameters() -> dict:
-    """The settings that define the protocol, stored with every grid file."""
-    return {"PROTOCOL": PROTOCOL, "AUGMENTATIONS": list(experiment.AUGMENTATIONS),
+    """The settings that define the protocol and the source model, stored with every grid file."""
+    return {"PROTOCOL": PROTOCOL, "SOURCE_MODEL": source_fingerprint(),
+            "AUGMENTATIONS": list(experiment.AUGMENTATIONS),
             "OWN_SETTINGS": {s: {k: list(v) for k, v in own.items()}
                              for s, own in experiment.OWN_SETTINGS.items()},
             "AUG_COPIES": experiment.AUG_COPIES, "FIT_LEVEL": experiment.FIT_LEVEL,
@@ -68,11 +75,11 @@ def _seed_list(text: str) -> list[int] | None:
 def merge(paths, out: Path) -> int:
     """Merge grid files of disjoint parts (made under one protocol) into ``out``."""
     parts = [experiment.load_results(Path(p)) for p in paths]
-    protocols = {p["parameters"].get("PROTOCOL") for p in parts}
-    if len(protocols) > 1:
-        print("error: the parts were made under different protocols; re-run the older ones",
-              file=sys.stderr)
-        return 2
+    for key, what in (("PROTOCOL", "protocols"), ("SOURCE_MODEL", "source models")):
+        if len({p["parameters"].get(key) for p in parts}) > 1:
+            print(f"error: the parts were made with different {what}; re-run the older ones",
+                  file=sys.stderr)
+            return 2
     rows = [r for part in parts for r in part["rows"]]
     flat = [q for p in parts for q in (p["parameters"].get("parts") or [p["parameters"]])]
     params = dict(parts[0]["parameters"], parts=flat)
@@ -201,6 +208,10 @@ def _notes(grid: dict, summary, verdict_rows) -> str:
         f"the whole training split ({n:,} images); its seeds vary only the training randomness."
         for (task, budget), n in experiment.whole_split_cells(rows).items())
     judged = sum(1 for v in verdict_rows if not v["under_fit"])
+    edges = experiment.edge_choices(rows)
+    edge_text = ("" if not any(e for e, _ in edges.values()) else " Settings chosen at an end of their list (a sign the list "
+                 "could be wider): " + "; ".join(f"{experiment.LABELS[s]} {e} of {n}"
+                                                 for s, (e, n) in edges.items() if e) + ".")
     protocol = grid["parameters"].get("PROTOCOL")
     how = (f"Protocol: {protocol}." if protocol else
            "Protocol of this file: one augmentation for every contender and a fixed step budget "
@@ -208,7 +219,7 @@ def _notes(grid: dict, summary, verdict_rows) -> str:
            "tuning rule).")
     return (f"Test accuracy, mean ± sample standard deviation over {seeds_text} (each seed draws "
             f"its own few-shot sample, the same for every contender). {'; '.join(sizes)}.{whole} "
-            f"{how} Differences are paired by seed, with the 95% bootstrap interval in brackets "
+            f"{how}{edge_text} Differences are paired by seed, with the 95% bootstrap interval in brackets "
             f"(exact up to {stats.EXACT_UP_TO} seeds). In the cell: \"ahead\" when the best transfer "
             "strategy is ahead of every control (both the bootstrap and the t-interval above zero "
             "for each), \"behind\" when any control is ahead of it, \"can't tell\" otherwise; p is "

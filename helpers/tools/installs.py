@@ -128,9 +128,9 @@ def main(argv=None) -> int:
                         args.note)
         print(json.dumps(record(entry), indent=1))
         return 0
-    from helpers import results
+    from helpers.tools.blocks import replace_generated_block
 
-    changed = results.replace_generated_block(README, "install", markdown(json.loads(COMMITTED.read_text())))
+    changed = replace_generated_block(README, "install", markdown(json.loads(COMMITTED.read_text())))
     print(f"{'rewrote' if changed else 'unchanged'}: README.md (install)")
     return 0
 

@@ -9,6 +9,7 @@ into place only when it succeeded; a failed run is kept beside the last good one
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import os
 import threading
@@ -410,6 +411,26 @@ def one_tensorflow_thread_per_worker():
                 os.environ[k] = v
 
 
+def _own_random_for_dask_sizeof() -> None:
+    """Keras draws its initializers' seeds from Python's global ``random``, after ``set_seed``.
+    In a Dask worker, the event-loop thread draws from that same stream when it sizes a big
+    result (``dask.sizeof`` samples collections of over ten items, e.g. a finished job's rows)
+    while the next job builds its networks: their weights would then depend on timing. Dask's
+    sampling gets a stream of its own, so a worker's runs equal ``run_grid``'s."""
+    import random
+
+    import dask.sizeof
+
+    if getattr(dask.sizeof, "random", random) is random:
+        dask.sizeof.random = random.Random(0)
+
+
+def _with_own_sizeof_random(fn, *args):
+    """``fn(*args)`` in a Dask worker, after :func:`_own_random_for_dask_sizeof`."""
+    _own_random_for_dask_sizeof()
+    return fn(*args)
+
+
 def map_on_dask(fn, *iterables, jobs: int = 2, scheduler: str | None = None, unit: str = "run",
                 desc: str | None = None, progress: bool = True) -> list:
     """``[fn(*args) for args in zip(*iterables)]`` fanned out on Dask (``dask_client``), with a
@@ -419,7 +440,8 @@ def map_on_dask(fn, *iterables, jobs: int = 2, scheduler: str | None = None, uni
 
     client = dask_client(scheduler, jobs)
     try:
-        futures = client.map(fn, *iterables, pure=False)
+        # every job's random numbers its own, whatever Dask does meanwhile (see below)
+        futures = client.map(functools.partial(_with_own_sizeof_random, fn), *iterables, pure=False)
         for _ in tqdm(as_completed(futures), total=len(futures), unit=unit, desc=desc,
                       disable=not progress):
             pass
@@ -463,14 +485,16 @@ def sweep(notebook: str, grid: dict, seeds=(0,), jobs: int = 1, quick: bool = Fa
           progress: bool = True) -> tuple[list, str]:
     """Run ``notebook`` for every combination of ``grid`` values × ``seeds``; aggregate metrics.
 
-    Returns (rows, table): one row per combination with the mean and spread of every scalar
-    metric over seeds. Runs here one by one, on a local Dask cluster of ``jobs`` workers, or on
+    Returns (rows, table): one row per combination with the mean and the sample standard
+    deviation (``stats.sample_sd``, printed after ±) of every scalar metric over seeds. Runs here one by one, on a local Dask cluster of ``jobs`` workers, or on
     the Dask cluster at ``scheduler``; every executed notebook and results file is written under
     ``out_dir`` on this machine.
     """
     import itertools
 
     import numpy as np
+
+    from helpers.stats import sample_sd
 
     check_sweep_grid(grid)
     path = notebook_path(notebook)
@@ -498,7 +522,7 @@ def sweep(notebook: str, grid: dict, seeds=(0,), jobs: int = 1, quick: bool = Fa
             vals = [o[2][key] for o in mine if isinstance(o[2].get(key), (int, float))
                     and not isinstance(o[2].get(key), bool)]
             if len(vals) == len(mine):
-                stats[key] = (float(np.mean(vals)), float(np.std(vals)))
+                stats[key] = (float(np.mean(vals)), sample_sd(vals))
         rows.append({"params": combo, "runs": len(mine), "failed": len(failed),
                      "errors": [o[3] for o in failed], "metrics": stats})
     lines = []
