@@ -1,21 +1,18 @@
 """Notebook 08: does transfer pay on your own images, which strategy, and how many labels?
 
-Nothing here is new protocol. The transferability assessment is notebook 03's
-(``features.transferability``); the learning curve is notebook 06's grid (``experiment.run_grid``)
-on one task, with the backbone that suits the images (``helpers.backbones``); every choice is
-made on validation and every comparison is paired by seed (``helpers.stats``). What this module
-adds is the reading: a recommendation in words generated from the numbers, how many labels per
-class reach most of the best validation accuracy, and the test images the chosen model gets
-most wrong. Test accuracy is only ever reported, never used to choose.
+Nothing here is new protocol: the assessment is notebook 03's (``features.transferability``), the
+learning curve notebook 06's grid (``experiment.run_grid``) on one task, with the backbone that
+suits the images; choices on validation, comparisons paired by seed. What this module adds is
+the reading: a recommendation in words generated from the numbers, and how many labels per class
+reach most of the best validation accuracy. Test accuracy is only reported, never used to choose.
 
 Negative transfer, as the course defines it: the pretrained weights make the result worse than
 not using them: the transfer strategy scores below the best control that uses no pretrained
 weights, trained and tuned on the same data.
 
 With random weights (no ImageNet weights offline) nothing was pretrained: the "pretrained"
-network is one fixed random draw, calibrated on each sample as its random twins are, so the
-words name it so ("random backbone (one fixed draw)" against "random twins") and give no
-verdict on pretraining.
+network is one fixed random draw, given the same choices as its random twins, and the words
+name it so ("random backbone (one fixed draw)" against "random twins").
 """
 
 from __future__ import annotations
@@ -42,16 +39,13 @@ CURVE_AUGMENTATIONS = ("shifts",)
 MIN_SEEDS = 3            # fewer seeds than this: no verdict, "can't tell: too few seeds"
 FIRM_SPREAD_SEEDS = 5    # fewer seeds than this and every seed's difference the same: no verdict
 SMALL_TEST_PER_CLASS = 10  # fewer test images in a class than this: the words warn
-
-RANDOM_LABELS = {
-    "feature_extraction": "feature extraction, random backbone (one fixed draw)",
-    "fine_tuning": "fine-tuning, random backbone (one fixed draw)",
-    "random_features": "feature extraction, random twins (a new draw per seed)",
-}
+RANDOM_LABELS = {"feature_extraction": "feature extraction, random backbone (one fixed draw)",
+                 "fine_tuning": "fine-tuning, random backbone (one fixed draw)",
+                 "random_features": "feature extraction, random twins (a new draw per seed)"}
 
 
 def _random(weights) -> bool:
-    return weights in (None, "random")
+    return weights in (None, "random")   # no pretrained weights were measured
 
 
 def display_labels(weights: str | None = "imagenet") -> dict:
@@ -65,9 +59,8 @@ def display_labels(weights: str | None = "imagenet") -> dict:
 
 
 def _per_class(budget) -> str:
-    if str(budget) == "all":
-        return "all training images of each class"
-    return f"{budget} label{'' if str(budget) == '1' else 's'} per class"
+    return ("all training images of each class" if str(budget) == "all"
+            else f"{budget} label{'' if str(budget) == '1' else 's'} per class")
 
 
 # ---------------------------------------------------------------- verdicts that need enough seeds
@@ -211,8 +204,10 @@ def comparison(rows) -> list[dict]:
     "behind" when any control is ahead of it, "can't tell" otherwise (``experiment.verdicts``'s
     rule), each pair judged by :func:`_firm` (no verdict from fewer than ``MIN_SEEDS`` seeds, nor
     from identical differences on few seeds; its ``why`` says so). ``leading_control``: of the
-    controls ahead of transfer, the one validation ranks best. Choices read validation accuracy
-    only; the differences are test accuracy, reported.
+    controls ahead of transfer, the one validation ranks best. As in notebook 06, a budget where
+    a network did not learn its sample gets no verdict, and a budget's "ahead" or "behind" stands
+    only if it survives Holm's correction across the budgets judged (``per_budget``: the verdict
+    before it). Choices read validation accuracy only; the differences are test accuracy, reported.
     """
     summary = experiment.aggregate(rows)
     out = []
@@ -229,18 +224,32 @@ def comparison(rows) -> list[dict]:
         verdict = experiment.verdict_against_every_control(each)
         unfit = experiment.under_fit(rows, task, budget)
         why = next((p["why"] for p in each.values() if p["why"]), "")
-        if unfit:   # notebook 06's rule: a network that did not fit its sample gives no verdict
+        if unfit:   # notebook 06's rule: a network that did not learn its sample gives no verdict
             verdict = "can't tell"
-            why = (f"{', '.join(unfit)} did not reach {experiment.FIT_LEVEL:.0%} training accuracy in "
-                   "every seed; allow more steps (MAX_STEPS) for a verdict")
+            why = (f"{', '.join(unfit)} did not learn its sample in every seed (training "
+                   "accuracy below the rule's level when the steps ran out); allow more steps "
+                   "(MAX_STEPS) for a verdict")
         ahead_of_transfer = tuple(c for c, p in each.items() if p["verdict"] == "behind")
         out.append({"task": task, "per_class": experiment.budget_value(budget), "transfer": best_t, "control": best_c,
-                    "verdict": verdict, "transfer_vs_control": each[best_c], "transfer_vs_each": each,
+                    "verdict": verdict, "per_budget": verdict, "p_value": experiment.claim_p_value(each, verdict),
+                    "transfer_vs_control": each[best_c], "transfer_vs_each": each,
                     "why": why, "under_fit": unfit,
                     "leading_control": (experiment.best_on_validation(summary, task, budget,
                                                                       ahead_of_transfer, rows)
                                         if ahead_of_transfer else None)})
-    return out
+    return _corrected_across_budgets(out)
+
+
+def _corrected_across_budgets(compared: list) -> list:
+    """Keep each budget's "ahead" or "behind" only if it survives Holm's correction across the
+    budgets that have one; otherwise it becomes "can't tell", and ``why`` says so."""
+    claims = [c for c in compared if c["verdict"] != "can't tell"]
+    for c, kept in zip(claims, stats.holm([c["p_value"] for c in claims]), strict=True):
+        if not kept:
+            c.update(verdict="can't tell",
+                     why=f"{c['per_budget']} at this budget alone (p = {c['p_value']:.3f}), but not once "
+                         f"the {len(claims)} budgets with a verdict are counted (Holm's correction)")
+    return compared
 
 
 def labels_needed(rows, target_fraction: float = TARGET_FRACTION, strategy: str | None = None):

@@ -103,3 +103,9 @@ def test_unknown_augmentation_policies_are_refused_not_read_as_shifts():
         menus.menu("pixel_logreg", augmentations=("none", "rotations"))
     assert menus.menu("scratch", augmentations="shifts") == \
         menus.menu("scratch", augmentations=("shifts",))      # one policy by name
+
+
+def test_one_setting_treats_both_frozen_networks_alike():
+    """The random control and pretrained feature extraction get the same BatchNormalization."""
+    assert (menus.ONE_SETTING["random_features"]["batchnorm"]
+            == menus.ONE_SETTING["feature_extraction"]["batchnorm"])

@@ -31,14 +31,14 @@ def _rows(task="near", budget=5):
 
 
 def _save(path, rows, **params):
-    experiment.save_results(path, rows, {"PROTOCOL": grid.PROTOCOL, **params})
+    experiment.save_results(path, rows, {"PROTOCOL": experiment.PROTOCOL, **params})
     return str(path)
 
 
 def test_protocol_parameters_are_plain_values_naming_the_menus_and_the_rule():
     p = grid.protocol_parameters()
     assert json.loads(json.dumps(p)) == p
-    assert p["PROTOCOL"] == grid.PROTOCOL
+    assert p["PROTOCOL"] == experiment.PROTOCOL
     assert p["OWN_SETTINGS"] == {s: {k: list(v) for k, v in own.items()}
                                  for s, own in menus.OWN_SETTINGS.items()}
     assert p["AUGMENTATIONS"] == list(menus.AUGMENTATIONS)
@@ -53,7 +53,7 @@ def test_merge_joins_parts_and_keeps_a_flat_part_list(tmp_path):
     assert main(["grid", "--merge", a, b, "--out", str(tmp_path / "ab.json")]) == 0
     ab = experiment.load_results(tmp_path / "ab.json")
     assert len(ab["rows"]) == len(rows) and ab["parameters"]["SEEDS"] == 5
-    assert ab["parameters"]["PROTOCOL"] == grid.PROTOCOL
+    assert ab["parameters"]["PROTOCOL"] == experiment.PROTOCOL
     assert (ab["parameters"]["TASKS"], ab["parameters"]["LABEL_BUDGETS"]) == (["near"], [5])
     assert [p["command"] for p in ab["parameters"]["parts"]] == ["a", "b"]
     assert ab["verdicts"][0]["verdict"] == "ahead"          # computed once merged
@@ -88,7 +88,7 @@ def test_merge_refuses_parts_made_under_different_protocols(tmp_path, capsys):
     old = tmp_path / "old.json"          # a part from before the protocol was recorded
     experiment.save_results(old, [r for r in rows if r["seed"] >= 3], {"SEEDS": 2})
     assert grid.merge([new, old], tmp_path / "mixed.json") == 2
-    assert "different protocols" in capsys.readouterr().err
+    assert "different PROTOCOL" in capsys.readouterr().err
     assert not (tmp_path / "mixed.json").exists()
 
 
@@ -98,12 +98,12 @@ def test_merge_refuses_parts_made_with_different_source_models(tmp_path, capsys)
     a = _save(tmp_path / "a.json", [r for r in rows if r["seed"] < 3], SOURCE_MODEL="aaaa")
     b = _save(tmp_path / "b.json", [r for r in rows if r["seed"] >= 3], SOURCE_MODEL="bbbb")
     assert grid.merge([a, b], tmp_path / "ab.json") == 2
-    assert "different source models" in capsys.readouterr().err
+    assert "different SOURCE_MODEL" in capsys.readouterr().err
     assert not (tmp_path / "ab.json").exists()
     assert len(grid.protocol_parameters()["SOURCE_MODEL"]) == 16    # the shipped model's hash
 
 def test_markdown_table_is_built_from_the_numbers():
-    table = grid.markdown_table({"rows": _rows(), "parameters": {"PROTOCOL": grid.PROTOCOL}})
+    table = grid.markdown_table({"rows": _rows(), "parameters": {"PROTOCOL": experiment.PROTOCOL}})
     row = next(line for line in table.splitlines() if line.startswith("| near | 5 |"))
     assert "**0.812 ± 0.013**" in row and "+0.200 [" in row
     v = experiment.verdicts(_rows())[0]
@@ -111,7 +111,7 @@ def test_markdown_table_is_built_from_the_numbers():
                         f"{grid._interval(v['transfer_vs_control'])}; in the cell: ahead, "
                         f"p = {v['p_value']:.3f}; Benjamini–Hochberg: holds; **ahead** |")
     assert "near (new classes, same look): 4,000 test and 500 validation images" in table
-    assert "over 5 seeds" in table and f"Protocol: {grid.PROTOCOL}." in table
+    assert "over 5 seeds" in table and f"Protocol: {experiment.PROTOCOL}." in table
     # one number changed: the table changes with it
     changed = [dict(r, accuracy=0.90) if (r["strategy"], r["seed"]) == ("feature_extraction", 0)
                else r for r in _rows()]
@@ -123,7 +123,7 @@ def test_markdown_table_is_built_from_the_numbers():
 def test_markdown_table_gives_an_under_fit_cell_no_verdict():
     rows = _rows() + [dict(r, under_fit=True, fitted=False) if r["strategy"] == "scratch" and r["seed"] == 1
                       else r for r in _rows("far", 5)]
-    table = grid.markdown_table({"rows": rows, "parameters": {"PROTOCOL": grid.PROTOCOL}})
+    table = grid.markdown_table({"rows": rows, "parameters": {"PROTOCOL": experiment.PROTOCOL}})
     far = next(line for line in table.splitlines() if line.startswith("| far | 5 |"))
     assert far.endswith("| no verdict: scratch CNN (random init) under-fitted |")
     assert "**ahead**" not in far and "**ahead**" in table       # the near cell keeps its own

@@ -221,5 +221,10 @@ def test_networks_followed_the_training_rule(part):
             assert 0 < r["steps"] <= 2 * r["max_steps"]          # fine-tuning: two phases
             assert r["kept_step"] <= r["steps"]
             assert not (r["fitted"] and r["under_fit"]) or r["strategy"] == "fine_tuning"
+            if r["strategy"] == "scratch":           # trained end to end: it must reach the level
+                assert r["under_fit"] == (not r["fitted"])
+                assert r["steps"] >= r["max_steps"] - experiment.CHECK_EVERY or not r["under_fit"]
+            if r["strategy"] == "fine_tuning":
+                assert r["fitted"] or r["under_fit"]
         else:
             assert r["steps"] == 0 and not r["under_fit"]

@@ -19,7 +19,7 @@ from helpers.experiment.training import FIT_LEVEL
 
 __all__ = ["ALPHA", "fitted", "budget_key", "edge_choices", "cells_of", "scores", "seed_counts", "whole_split_cells", "on_shared_seeds",
            "budget_value", "aggregate", "cell", "best_on_validation", "compare", "p_value",
-           "verdict_against_every_control", "under_fit", "verdicts"]
+           "verdict_against_every_control", "claim_p_value", "under_fit", "verdicts"]
 
 ALPHA = 0.05   # across the grid: Holm's family-wise level, and Benjamini-Hochberg's false-discovery rate
 
@@ -183,7 +183,7 @@ def verdict_against_every_control(comparisons: dict) -> str:
         "behind" if "behind" in found else "can't tell"
 
 
-def _claim_p(each: dict, verdict: str) -> float:
+def claim_p_value(each: dict, verdict: str) -> float:
     """The p-value of a cell's claim: "ahead" of every control needs every test (the largest p);
     "behind" some control needs one of them (the smallest p, times the number of controls)."""
     if verdict == "ahead":
@@ -228,7 +228,7 @@ def verdicts(rows, alpha: float = ALPHA) -> list[dict]:
         best_c = best_on_validation(summary, task, budget, CONTROLS, rows)
         entry = {"task": task, "per_class": budget_value(budget), "transfer": best_t, "control": best_c,
                  "verdict_per_cell": per_cell, "under_fit": under_fit(rows, task, budget),
-                 "p_value": _claim_p(each, per_cell), "transfer_vs_control": each[best_c],
+                 "p_value": claim_p_value(each, per_cell), "transfer_vs_control": each[best_c],
                  "transfer_vs_each": each}
         for strategy, control in CONTROL_OF.items():
             entry[f"{strategy}_vs_{control}"] = compare(rows, task, budget, strategy, control)

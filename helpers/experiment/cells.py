@@ -18,7 +18,7 @@ from helpers import backbones, config, data, traced
 from helpers.experiment import contenders, menus, training
 
 __all__ = ["CONTROLS", "TRANSFER", "STRATEGIES", "NETWORKS", "CONTROL_OF", "TASKS", "CHEAP",
-           "LABELS", "TASK_LABELS", "COMMITTED_GRID", "run_cell", "run_grid", "run_extra_seeds",
+           "LABELS", "TASK_LABELS", "COMMITTED_GRID", "PROTOCOL", "run_cell", "run_grid", "run_extra_seeds",
            "sample_budget", "sample_fingerprint", "save_results", "load_results",
            "has_every_contender"]
 
@@ -37,6 +37,11 @@ LABELS = {"pixel_logreg": "logistic regression, pixels",
 TASK_LABELS = {"look": "same classes, new look", "near": "new classes, same look",
                "far": "new classes, new look (digits)"}
 COMMITTED_GRID = config.COMMITTED_RESULTS_DIR / "06_choosing_a_strategy.grid.json"
+# Stored with every grid file made by this code (``parameters["PROTOCOL"]``).
+PROTOCOL = ("every contender chooses, for every seed and on validation, among the same number of "
+            "settings (augmentation policy x four of its own); every network trains until it fits "
+            "its sample and validation stops improving; under-fit cells get no verdict; verdicts "
+            "are corrected across the cells judged (Holm)")
 
 
 def sample_budget(task, per_class):

@@ -12,12 +12,12 @@ __all__ = ["VERDICT_TEXT", "VERDICT_WHY", "format_verdicts", "format_summary",
            "plot_accuracy_vs_budget", "plot_transfer_gain"]
 
 # A verdict in words, for live quiz questions built from measurements (the same length each).
-VERDICT_TEXT = {"ahead": "ahead: transfer beats every control, with both intervals above zero",
-                "behind": "behind: at least one control beats transfer, beyond both intervals",
-                "can't tell": "can't tell: some gap to a control lies within the seeds' intervals"}
-VERDICT_WHY = {"ahead": "Section 4 prints it: against each control, the paired gain exceeds the luck of the samples.",
-               "behind": "Section 4 prints it: a control is ahead there, so the pretrained weights cost accuracy.",
-               "can't tell": "Section 4 prints it: for at least one control the gap could be the luck of the samples."}
+VERDICT_TEXT = {"ahead": "ahead: transfer beats every control, and that survives the correction",
+                "behind": "behind: some control beats transfer, and that survives the correction",
+                "can't tell": "can't tell: a gap is within the intervals, or lost in the correction"}
+VERDICT_WHY = {"ahead": "Section 4 prints it: against each control the paired gain exceeds the luck of the samples, across all the cells judged.",
+               "behind": "Section 4 prints it: a control is ahead there, across all the cells judged, so the pretrained weights cost accuracy.",
+               "can't tell": "Section 4 prints it: a gap could be the luck of the samples, in this cell or once all the cells judged are counted."}
 
 
 def format_verdicts(verdict_rows) -> str:

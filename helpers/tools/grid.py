@@ -5,6 +5,7 @@ a Dask fan-out, and README's table of the committed grid. The learner's side,
 from __future__ import annotations
 
 import hashlib
+import json
 import sys
 from pathlib import Path
 
@@ -15,12 +16,6 @@ __all__ = ["GRID_COMMAND", "source_fingerprint", "protocol_parameters", "run_gri
            "markdown_table"]
 
 GRID_COMMAND = "python -m helpers grid"
-PROTOCOL = ("every contender chooses, for every seed and on validation, among the same number of "
-            "settings (augmentation policy x four of its own); every network trains until it fits "
-            "its sample and validation stops improving; under-fit cells get no verdict; verdicts "
-            "are corrected across the cells judged (Holm)")
-
-
 def source_fingerprint(path: Path = config.SOURCE_MODEL_PATH) -> str:
     """A short hash of the source model file the grid ran with."""
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
@@ -28,7 +23,7 @@ def source_fingerprint(path: Path = config.SOURCE_MODEL_PATH) -> str:
 
 def protocol_parameters() -> dict:
     """The settings that define the protocol and the source model, stored with every grid file."""
-    return {"PROTOCOL": PROTOCOL, "SOURCE_MODEL": source_fingerprint(),
+    return {"PROTOCOL": experiment.PROTOCOL, "SOURCE_MODEL": source_fingerprint(),
             "AUGMENTATIONS": list(experiment.AUGMENTATIONS),
             "OWN_SETTINGS": {s: {k: list(v) for k, v in own.items()}
                              for s, own in experiment.OWN_SETTINGS.items()},
@@ -75,9 +70,9 @@ def _seed_list(text: str) -> list[int] | None:
 def merge(paths, out: Path) -> int:
     """Merge grid files of disjoint parts (made under one protocol) into ``out``."""
     parts = [experiment.load_results(Path(p)) for p in paths]
-    for key, what in (("PROTOCOL", "protocols"), ("SOURCE_MODEL", "source models")):
-        if len({p["parameters"].get(key) for p in parts}) > 1:
-            print(f"error: the parts were made with different {what}; re-run the older ones",
+    for key in protocol_parameters():   # the protocol, its settings and the source model
+        if len({json.dumps(p["parameters"].get(key), sort_keys=True) for p in parts}) > 1:
+            print(f"error: the parts were made with different {key}; re-run the older ones",
                   file=sys.stderr)
             return 2
     rows = [r for part in parts for r in part["rows"]]
