@@ -11,11 +11,17 @@ hanging on a download.
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
+import keras
 import numpy as np
+import tensorflow as tf
+from keras.src.applications import efficientnet
+from sklearn.model_selection import StratifiedKFold, train_test_split
 
-from helpers import config
+from helpers import config, data, features
 
 __all__ = ["BACKBONES", "MOBILENET_SIZES", "WeightsUnavailable", "weights_filename",
            "cached_weights_path", "expected_hash", "preprocess_input", "build_backbone",
@@ -53,29 +59,22 @@ def expected_hash(name: str, include_top: bool = False) -> str | None:
     checks none)."""
     if name != "EfficientNetB0":
         return None
-    from keras.src.applications import efficientnet
 
     return efficientnet.WEIGHTS_HASHES["b0"][0 if include_top else 1]
 
 
 def _md5(path: Path) -> str:
-    import hashlib
-
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "md5").hexdigest()
 
 
 def _constructor(name: str):
-    import keras
-
     return {"MobileNetV2": keras.applications.MobileNetV2,
             "EfficientNetB0": keras.applications.EfficientNetB0}[name]
 
 
 def preprocess_input(name: str):
     """The family's own ``preprocess_input`` (the scaling its ImageNet weights expect)."""
-    import keras
-
     return {"MobileNetV2": keras.applications.mobilenet_v2.preprocess_input,
             "EfficientNetB0": keras.applications.efficientnet.preprocess_input}[name]
 
@@ -88,8 +87,6 @@ def build_backbone(name: str = "MobileNetV2", input_size: int = 96, weights: str
     if the network answers within seconds, and raises ``WeightsUnavailable`` (with the fix)
     instead of waiting on a dead connection.
     """
-    from helpers.data import network_available
-
     build = _constructor(name)
     kwargs = dict(input_shape=(input_size, input_size, 3), include_top=False, pooling=pooling)
     if weights != "imagenet":
@@ -99,7 +96,7 @@ def build_backbone(name: str = "MobileNetV2", input_size: int = 96, weights: str
     if path.is_file() and wanted and _md5(path) != wanted:
         # Keras would try to download a fresh copy and, when that fails, delete this file.
         # Without a network, stop here instead, quickly, and leave the file where it is.
-        if config.offline() or not network_available(timeout=3.0):
+        if config.offline() or not data.network_available(timeout=3.0):
             raise WeightsUnavailable(
                 f"The cached ImageNet weights for {name} ({path}) do not match the hash Keras "
                 "expects (a partial download, or another file under that name), and no fresh copy "
@@ -108,7 +105,7 @@ def build_backbone(name: str = "MobileNetV2", input_size: int = 96, weights: str
                 f"`keras.applications.{name}(include_top=False)` worked), or delete it and run again "
                 "with a network. Meanwhile the notebook continues with random weights.")
     if not path.is_file():
-        if config.offline() or not network_available(timeout=3.0):
+        if config.offline() or not data.network_available(timeout=3.0):
             raise WeightsUnavailable(
                 f"ImageNet weights for {name} are not in the Keras cache ({path}) and the network "
                 f"is {'switched off (TLW_OFFLINE=1)' if config.offline() else 'unreachable'}.\n"
@@ -136,8 +133,6 @@ def backbone_or_fallback(name: str = "MobileNetV2", input_size: int = 96):
 
 def to_rgb_batch(images, size: int = 96) -> np.ndarray:
     """28×28 grey images in [0, 1] → ``size``×``size`` RGB in [0, 255], what ImageNet models take."""
-    import tensorflow as tf
-
     x = tf.image.resize(np.asarray(images, dtype="float32"), (size, size))
     return np.repeat(np.asarray(x) * 255.0, 3, axis=-1)
 
@@ -146,10 +141,6 @@ def write_image_folder(root: Path, images, labels, class_names, size: int = 96) 
     """Write ``images`` as PNG files in ``root/<class name>/``, the layout of a folder of your own
     photos that ``keras.utils.image_dataset_from_directory`` reads. Written to a temporary folder
     and renamed at the end, so an interrupted run never leaves a half-written folder behind."""
-    import shutil
-
-    import keras
-
     root = Path(root)
     labels = np.asarray(labels)
     if len(images) != len(labels):
@@ -180,8 +171,6 @@ def kfold_with_inner_validation(y, k: int = 3, seed: int = 0, val_fraction: floa
     use ``val``, carved (stratified) out of that fold's training part. Using the test fold as
     validation data would pick each model on the very fold it is scored on.
     """
-    from sklearn.model_selection import StratifiedKFold, train_test_split
-
     y = np.asarray(y)
     if not isinstance(k, int) or k < 2:
         raise ValueError(f"k must be an integer >= 2, not {k!r}")
@@ -200,8 +189,6 @@ def probe_accuracy(extractor, x_train, y_train, x_test, y_test, seed: int = 0,
                    batch_size: int = 16) -> float:
     """Test accuracy of a logistic regression on ``extractor``'s features (the extractor frozen,
     run ``batch_size`` images at a time: a 96×96 MobileNetV2 needs memory per image)."""
-    from helpers import features
-
     return features.linear_probe(features.extract_features(extractor, x_train, batch_size=batch_size),
                                  y_train,
                                  features.extract_features(extractor, x_test, batch_size=batch_size),
@@ -211,10 +198,6 @@ def probe_accuracy(extractor, x_train, y_train, x_test, y_test, seed: int = 0,
 def calibrated_copy(model, images):
     """A copy of ``model`` with the same weights, its BatchNormalization statistics set from
     ``images`` (the calibrated random-weight control of notebook 06); ``model`` is unchanged."""
-    import keras
-
-    from helpers import features
-
     twin = keras.models.clone_model(model)
     twin.set_weights(model.get_weights())
     return features.calibrate_batchnorm(twin, images)

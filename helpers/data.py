@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
+from scipy.ndimage import gaussian_filter
+from sklearn.datasets import load_digits
 
 from helpers.atomic import atomic_write_bytes, atomic_write_text  # noqa: F401 - re-exported
 from helpers.fashion_files import (  # noqa: F401 - re-exported: data.<name> as before
@@ -141,8 +143,6 @@ def near_task(data_dir=None) -> Task:
 def new_camera(x: np.ndarray, seed: int = SPLIT_SEED) -> np.ndarray:
     """The same pictures as if taken by another camera: smaller in the frame and off-centre,
     blurred, washed out (lower contrast on a grey background) and noisy. Fixed by ``seed``."""
-    from scipy.ndimage import gaussian_filter
-
     rng = np.random.default_rng(seed)
     n, h, w = x.shape[:3]
     out = np.zeros((n, h, w), "float32")
@@ -199,8 +199,6 @@ def resize_images(x: np.ndarray, size: int = 28) -> np.ndarray:
 @lru_cache(maxsize=1)
 def far_task() -> Task:
     """Far target: scikit-learn's 8×8 handwritten digits, resized to 28×28 (another domain)."""
-    from sklearn.datasets import load_digits
-
     digits = load_digits()
     x = resize_images(digits.images.astype("float32") / 16.0, 28)[..., None].astype("float32")
     y = digits.target.astype(np.int64)

@@ -12,9 +12,17 @@ import threading
 import time
 from pathlib import Path
 
+import keras
+import matplotlib.pyplot as plt
 import numpy as np
+from sklearn.decomposition import PCA
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import silhouette_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from tqdm.auto import tqdm
 
-from helpers import config, models
+from helpers import config, data, models, stats
 
 FEATURE_CACHE_DIR = config.CACHE_DIR / "features"
 
@@ -34,14 +42,11 @@ def extract_features(base, images, batch_size: int = 128) -> np.ndarray:
 
 def pooled_extractor(model, layer_name: str):
     """A feature extractor ending at ``layer_name``; conv maps are averaged to one vector per image."""
-    import keras
-    from keras import layers
-
     out = model.get_layer(layer_name).output
     if len(out.shape) == 4:
-        out = layers.GlobalAveragePooling2D(name=f"{layer_name}_gap")(out)
+        out = keras.layers.GlobalAveragePooling2D(name=f"{layer_name}_gap")(out)
     elif len(out.shape) > 2:
-        out = layers.Flatten()(out)
+        out = keras.layers.Flatten()(out)
     return keras.Model(model.input, out, name=f"features_{layer_name}")
 
 
@@ -86,10 +91,6 @@ def flatten_pixels(images) -> np.ndarray:
 
 def linear_probe(train_x, train_y, test_x, test_y, seed: int = 0) -> float:
     """Test accuracy of a logistic regression trained on fixed features (scikit-learn)."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
     clf.fit(train_x, train_y)
     return float(clf.score(test_x, test_y))
@@ -102,10 +103,6 @@ def probe(train_f, train_y, val_f, val_y, seed: int = 0, c_values=PROBE_C, max_i
     """A linear probe: standardised features, logistic regression, its C chosen on validation.
 
     Returns ``(classifier, validation accuracy)``; score it on test only after every choice."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     best = None
     for c in c_values:
         clf = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=max_iter,
@@ -128,8 +125,6 @@ def random_twin(model, seed: int, calibrate_on=None):
     legitimate, so the course's comparisons give the control both and keep the one better on
     validation (:func:`transferability`, :func:`three_probes`, :func:`depth_probe`).
     """
-    import keras
-
     models.set_seed(models.TWIN_SEED + seed)
     twin = keras.models.clone_model(model)  # same layers, newly initialised weights
     if calibrate_on is not None:
@@ -141,8 +136,6 @@ def calibrate_batchnorm(model, images, max_images: int = 2048):
     """Set every BatchNormalization layer's moving mean and variance to the statistics of
     ``images`` (unlabelled), layer after layer, in one forward pass. Newly initialised layers
     hold mean 0 and variance 1, which leaves a random network's activations tiny and lopsided."""
-    import keras
-
     bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     saved = [layer.momentum for layer in bns]
     try:
@@ -161,8 +154,6 @@ _BY_DEPTH: dict = {}
 def _by_depth(model, layer_names: tuple):
     """One model with an output per layer, built once per (model, layers) and kept, so repeated
     calls on the same model do not rebuild it."""
-    import keras
-
     key = (id(model), layer_names)
     if key not in _BY_DEPTH or _BY_DEPTH[key][0] is not model:
         outputs = [pooled_extractor(model, name).output for name in layer_names]
@@ -186,8 +177,6 @@ def layer_features(model, layer_names, images) -> dict:
 def _calibrated_copy(model, images):
     """A copy of ``model`` (same weights) whose BatchNormalization statistics are set from
     ``images`` (:func:`calibrate_batchnorm`); ``model`` itself is left as it is."""
-    import keras
-
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     return calibrate_batchnorm(copy, images)
@@ -252,10 +241,6 @@ def transferability(model, task, budgets, seeds, layer_names, val_images: int | 
     Returns one row per (budget, seed) with each arm's validation and test accuracy, its chosen
     layer (``*_layer``) and BatchNormalization option (``*_batchnorm``). ``val_images`` and
     ``test_images`` cut the splits (None: all of them)."""
-    from tqdm.auto import tqdm
-
-    from helpers.data import few_shot
-
     val = (task.x_val[:val_images], task.y_val[:val_images])
     test = (task.x_test[:test_images], task.y_test[:test_images])
     source_val = layer_features(model, layer_names, val[0])
@@ -267,7 +252,7 @@ def transferability(model, task, budgets, seeds, layer_names, val_images: int | 
     rows = []
     jobs = [(b, s) for s in seeds for b in budgets]
     for budget, seed in tqdm(jobs, desc="assessment", disable=not progress):
-        x, y = few_shot(task.x_train, task.y_train, budget, seed=seed)
+        x, y = data.few_shot(task.x_train, task.y_train, budget, seed=seed)
         menus = _menus(model, random_twin(model, seed), x)
         row = {"per_class": budget, "seed": seed}
         for name, menu in menus.items():
@@ -290,11 +275,8 @@ def transferability(model, task, budgets, seeds, layer_names, val_images: int | 
 
 def dense_head(num_features: int, num_classes: int, dropout: float = 0.2, name: str = "head"):
     """A small Keras classifier for feature vectors: dropout + one softmax layer."""
-    import keras
-    from keras import layers
-
-    return keras.Sequential([keras.Input(shape=(num_features,)), layers.Dropout(dropout),
-                             layers.Dense(num_classes, activation="softmax")], name=name)
+    return keras.Sequential([keras.Input(shape=(num_features,)), keras.layers.Dropout(dropout),
+                             keras.layers.Dense(num_classes, activation="softmax")], name=name)
 
 
 def compile_classifier(model, learning_rate: float = 1e-2):
@@ -303,8 +285,6 @@ def compile_classifier(model, learning_rate: float = 1e-2):
     A single new layer on fixed features has few weights and few examples; 1e-2 lets it
     converge in a few dozen steps (fine-tuning a pretrained block needs far less: notebook 04).
     """
-    import keras
-
     model.compile(optimizer=keras.optimizers.Adam(learning_rate),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
@@ -312,14 +292,11 @@ def compile_classifier(model, learning_rate: float = 1e-2):
 
 def frozen_base_model(base, num_classes: int, dropout: float = 0.2):
     """The end-to-end variant: the frozen base and the same head in one model (base runs every epoch)."""
-    import keras
-    from keras import layers
-
     base.trainable = False
     inputs = keras.Input(shape=base.input.shape[1:])
     x = base(inputs, training=False)
-    x = layers.Dropout(dropout)(x)
-    outputs = layers.Dense(num_classes, activation="softmax")(x)
+    x = keras.layers.Dropout(dropout)(x)
+    outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
     return keras.Model(inputs, outputs, name="frozen_base_plus_head")
 
 
@@ -328,8 +305,6 @@ def time_per_epoch(model, x, y, epochs: int, batch_size: int = 32) -> tuple[floa
 
     The first epoch includes tracing the training function, so it is left out when there are more.
     """
-    import keras
-
     class _Timer(keras.callbacks.Callback):
         def on_epoch_begin(self, epoch, logs=None):
             self.t0 = time.perf_counter()
@@ -405,12 +380,9 @@ def regression_pretext_targets(images, size: int = 7) -> np.ndarray:
 
 def build_regression_model(outputs: int = 49):
     """The source architecture with a regression head (linear outputs, mean squared error)."""
-    import keras
-    from keras import layers
-
     trunk = models.build_source_cnn()
     features = trunk.get_layer("features").output
-    out = layers.Dense(outputs, name="regression")(features)
+    out = keras.layers.Dense(outputs, name="regression")(features)
     model = keras.Model(trunk.input, out, name="regression_pretext")
     model.compile(optimizer=keras.optimizers.Adam(2e-3), loss="mse")
     return model
@@ -418,16 +390,12 @@ def build_regression_model(outputs: int = 49):
 
 def pca_2d(x, seed: int = 0) -> np.ndarray:
     """Project feature vectors (or flattened images) onto their two main directions of variation."""
-    from sklearn.decomposition import PCA
-
     x = np.asarray(x).reshape(len(x), -1)
     return PCA(n_components=2, random_state=seed).fit_transform(x)
 
 
 def separation_score(points, labels) -> float:
     """Silhouette score of labelled points: near 1 = tight separate clusters, near 0 = mixed."""
-    from sklearn.metrics import silhouette_score
-
     return float(silhouette_score(np.asarray(points).reshape(len(points), -1), labels))
 
 
@@ -448,9 +416,7 @@ def three_probes(task, pretrained, random_weights, per_class: int, seed: int = 0
     (``"<name> layer"``, ``"<name> batchnorm"``), and 2-D PCA projections of the test images as
     each one describes them (for the plot).
     """
-    from helpers.data import few_shot
-
-    x_few, y_few = few_shot(task.x_train, task.y_train, per_class, seed=seed)
+    x_few, y_few = data.few_shot(task.x_train, task.y_train, per_class, seed=seed)
     val = (task.x_val[:val_images], task.y_val[:val_images])
     x_test, y_test = task.x_test[:test_images], task.y_test[:test_images]
     px = flatten_pixels
@@ -483,8 +449,6 @@ def plot_depth_probe(depth: dict, layer_names, title: str | None = None):
     """Validation accuracy of a probe after each layer: one colour per target, solid for the
     pretrained network, dashed for its random-weight twin. ``depth`` maps (target, model) to
     {layer: accuracy}, as built in notebook 03."""
-    import matplotlib.pyplot as plt
-
     fig, ax = plt.subplots(figsize=(7, 3.5))
     targets = list(dict.fromkeys(t for t, _ in depth))
     for i, target in enumerate(targets):
@@ -506,8 +470,6 @@ def assess_targets(model, tasks, budgets, seeds, layer_names, val_images: int = 
     """The transferability assessment on several targets: {(target name, labels per class):
     paired comparison} of pretrained features against random weights of the same network
     (:func:`transferability` per target, then :func:`helpers.stats.paired` over the samples)."""
-    from helpers import stats
-
     out = {}
     for task in tasks:
         rows = transferability(model, task, budgets, seeds, layer_names,
@@ -521,8 +483,6 @@ def assess_targets(model, tasks, budgets, seeds, layer_names, val_images: int = 
 
 def plot_assessment(assessment: dict, title: str | None = None):
     """Each target's mean difference (pretrained − random) per budget, with its bootstrap interval."""
-    import matplotlib.pyplot as plt
-
     targets = list(dict.fromkeys(t for t, _ in assessment))
     budgets = list(dict.fromkeys(b for _, b in assessment))
     fig, ax = plt.subplots(figsize=(7, 3.5))

@@ -19,6 +19,7 @@ read once, for the row's score.
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 from helpers import backbones, capstone, experiment
@@ -28,8 +29,6 @@ __all__ = ["train_chosen", "chosen_strategy", "as_keras_model", "logistic_regres
 
 def _copy(model):
     """A separate copy of a (traced, reusable) model with the same weights."""
-    import keras
-
     copy = keras.models.clone_model(model)
     copy.set_weights(model.get_weights())
     return copy
@@ -38,8 +37,6 @@ def _copy(model):
 def logistic_regression_as_keras(pipeline, image_shape, num_classes: int):
     """A fitted ``StandardScaler`` + ``LogisticRegression`` pipeline on flattened pixels as one
     Keras layer: ``softmax(W (x - mean) / scale + b)`` is ``softmax(W' x + b')``."""
-    import keras
-
     scaler, lr = pipeline[0], pipeline[-1]
     coef, intercept = np.asarray(lr.coef_, "float64"), np.asarray(lr.intercept_, "float64")
     if coef.shape[0] == 1:     # two classes: scikit-learn keeps one row; softmax([0, z]) = sigmoid
@@ -58,8 +55,6 @@ def logistic_regression_as_keras(pipeline, image_shape, num_classes: int):
 def _feature_model(trained):
     """Extractor, standardisation and head of a feature contender as one model; the mean and
     spread are the very ones the head was trained with (``experiment.standardizer``'s)."""
-    import keras
-
     ext, head, scale = trained["extractor"], trained["head"], trained["scale"]
     mean, sd = scale.mean, scale.sd
     inputs = keras.Input(shape=trained["image_shape"])

@@ -7,10 +7,15 @@ BatchNormalization in inference mode; (3) recompile with a learning rate 10–10
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 
+import keras
 import numpy as np
+import tensorflow as tf
+from sklearn.metrics import confusion_matrix
 
+from helpers import data, models, traced
 from helpers.freezing import trainable_count
 from helpers.models import BLOCKS
 
@@ -35,8 +40,6 @@ def unfreeze_top_blocks(base, n_blocks: int, train_batchnorm: bool = False) -> l
     statistics (``fit`` hands ``training=True`` down even past ``base(x, training=False)``).
     Returns the names of the trainable layers. Recompile afterwards!
     """
-    import keras
-
     if not isinstance(n_blocks, int) or isinstance(n_blocks, bool) or not 0 <= n_blocks <= len(BLOCKS):
         raise ValueError(f"n_blocks must be an integer from 0 to {len(BLOCKS)}, not {n_blocks!r}")
     chosen = set(BLOCKS[len(BLOCKS) - n_blocks:])
@@ -50,8 +53,6 @@ def unfreeze_top_blocks(base, n_blocks: int, train_batchnorm: bool = False) -> l
 
 def compile_for_fine_tuning(model, learning_rate: float, weight_decay: float = 1e-4):
     """Compile with AdamW at ``learning_rate`` (use 10–100× less than for the head)."""
-    import keras
-
     model.compile(optimizer=keras.optimizers.AdamW(learning_rate, weight_decay=weight_decay),
                   loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     return model
@@ -64,17 +65,13 @@ def current_learning_rate(model) -> float:
 
 def early_stopping(patience: int = 3):
     """Stop when validation loss stops improving and go back to the best epoch's weights."""
-    import keras
-
     return keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
                                          restore_best_weights=True)
 
 
 def augment_layer(seed: int = 0, flip: bool = True):
     """Random (optional) flips and small shifts, applied to each batch during training only."""
-    from helpers.models import augmentation
-
-    return augmentation(seed, name="finetune_augmentation", flip=flip)
+    return models.augmentation(seed, name="finetune_augmentation", flip=flip)
 
 
 def train_dataset(x, y, batch_size: int, seed: int = 0, augment: bool = True,
@@ -84,8 +81,6 @@ def train_dataset(x, y, batch_size: int, seed: int = 0, augment: bool = True,
     ``augment_before_cache=True`` builds the buggy order (augment, then cache): the first
     epoch's random images are stored and replayed unchanged in every later epoch.
     """
-    import tensorflow as tf
-
     aug = augment_layer(seed, flip=flip)
     ds = tf.data.Dataset.from_tensor_slices((x, y))
     if augment and augment_before_cache:
@@ -136,12 +131,8 @@ def two_phase(make_model, train, val, head_epochs: int, tune_epochs: int, blocks
     newly built model, but the returned ``model`` is shared: use it before the next such run.
     ``seconds`` is the run's wall time, tracing included.
     """
-    import time
-
-    from helpers.models import set_seed
-
     started = time.perf_counter()
-    set_seed(seed)
+    models.set_seed(seed)
     model, base, h1, head_only_val = _train_head(make_model, train, val, head_epochs, head_lr,
                                                  train_head_first, reuse)
     pretrained_before = _body_weights(base)
@@ -167,10 +158,6 @@ def _train_head(make_model, train, val, head_epochs: int, head_lr: float, train_
     """Phase 1 of :func:`two_phase`: a new model, its base frozen, the head trained (unless
     ``train_head_first`` is False or ``head_epochs`` is 0). Returns ``(model, base, history or
     {}, validation accuracy of the head alone)``."""
-    import keras
-
-    from helpers import traced
-
     model, base = make_model()
     if reuse:
         model, base = traced.reusable((make_model, "frozen"), (model, base))
@@ -192,8 +179,6 @@ def _fine_tune_top(make_model, model, base, train, val, tune_epochs: int, blocks
     """Phase 2 of :func:`two_phase`: the top ``blocks`` blocks unfrozen, recompiled at
     ``tune_lr``, trained (early stopping on ``val`` if ``early_stop``). Returns ``(the model
     that trained, the EarlyStopping callback or None, its history)``."""
-    from helpers import traced
-
     unfreeze_top_blocks(base, blocks)
     # the same layers as a second model: its own optimizer and traced step for this configuration
     tuner = traced.view((make_model, "tune", blocks), model) if reuse else model
@@ -216,8 +201,6 @@ def _relative_change(before: list, after: list) -> float:
 
 def _compile(model, compile_fresh, learning_rate: float, reuse: bool) -> None:
     """Always compile a new model; a kept one (``reuse``) keeps its traced step (helpers/traced.py)."""
-    from helpers import traced
-
     if reuse:
         traced.compile_or_reset(model, compile_fresh, learning_rate)
     else:
@@ -234,16 +217,12 @@ def _fit(model, train, val, epochs, callbacks):
 def source_task_accuracy(base, n_images: int = 2000) -> float:
     """How much of the source skill a (fine-tuned) base still has: accuracy on the source task
     with the original pretrained classifier put back on top."""
-    import keras
-
-    from helpers.data import source_task
-
     units, weights = _source_head()
     head = keras.layers.Dense(units, activation="softmax")
     inputs = keras.Input(shape=base.input.shape[1:])
     model = keras.Model(inputs, head(base(inputs, training=False)))
     head.set_weights(weights)
-    task = source_task()
+    task = data.source_task()
     pred = model.predict(task.x_test[:n_images], batch_size=512, verbose=0).argmax(1)
     return float((pred == task.y_test[:n_images]).mean())
 
@@ -251,16 +230,12 @@ def source_task_accuracy(base, n_images: int = 2000) -> float:
 @lru_cache(maxsize=1)
 def _source_head():
     """The pretrained classifier's size and weights, read from disk once per process."""
-    from helpers.models import load_source_model
-
-    layer = load_source_model().get_layer("predictions")
+    layer = models.load_source_model().get_layer("predictions")
     return layer.units, [w.copy() for w in layer.get_weights()]
 
 
 def most_confused_pairs(y_true, y_pred, class_names, top: int = 3) -> list[tuple[str, str, int]]:
     """The ``top`` (true class, predicted class, count) mistakes, most frequent first."""
-    from sklearn.metrics import confusion_matrix
-
     cm = confusion_matrix(y_true, y_pred, labels=range(len(class_names)))
     np.fill_diagonal(cm, 0)
     order = np.argsort(cm, axis=None)[::-1][:top]
@@ -272,9 +247,6 @@ def fit_discriminative(model, base, dataset, steps: int, body_lr: float, head_lr
     """Train with two learning rates: ``body_lr`` for the base's trainable weights, ``head_lr``
     for the rest (the new head). Keras's ``fit`` has one optimizer, so this is a small custom
     loop with two. Returns the loss of every step."""
-    import keras
-    import tensorflow as tf
-
     body = list(base.trainable_variables)
     body_ids = {id(v) for v in body}
     head = [v for v in model.trainable_variables if id(v) not in body_ids]
@@ -300,14 +272,12 @@ def imbalanced_sample(x, y, per_class: int, rare_class: int, rare_count: int, se
     ``rare_class``, which keeps only ``rare_count``. The other classes' images are those of the
     balanced ``data.few_shot(x, y, per_class, seed)``, so the two samples differ only in the rare
     class."""
-    from helpers.data import few_shot
-
     if not isinstance(rare_count, (int, np.integer)) or not 1 <= rare_count <= per_class:
         raise ValueError(f"rare_count must be an integer from 1 to per_class={per_class}, "
                          f"not {rare_count!r}")
     if rare_class not in set(np.unique(y).tolist()):
         raise ValueError(f"rare_class {rare_class!r} is not one of the labels {np.unique(y).tolist()}")
-    xs, ys = few_shot(x, y, per_class, seed=seed)
+    xs, ys = data.few_shot(x, y, per_class, seed=seed)
     keep = np.ones(len(ys), bool)
     keep[np.flatnonzero(ys == rare_class)[rare_count:]] = False
     return xs[keep], ys[keep]

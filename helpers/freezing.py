@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import keras
+import matplotlib.pyplot as plt
 import numpy as np
+
+from helpers import models
 
 __all__ = ["weight_count", "trainable_count", "count_params", "freeze", "unfreeze",
            "freeze_all_but_top", "trainable_table", "snapshot_weights", "weight_changes",
@@ -92,8 +96,6 @@ def changed_and_unchanged(before: dict, after: dict, atol: float = 0.0):
 
 def batchnorm_layers(model) -> list:
     """Every BatchNormalization layer, searching nested models too."""
-    import keras
-
     found = []
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
@@ -111,8 +113,6 @@ def bn_moving_stats(model) -> dict:
 
 def freeze_convolutions_only(model) -> None:
     """Freeze every layer except BatchNormalization: the trap that lets BN statistics drift."""
-    import keras
-
     for layer in model.layers:
         layer.trainable = isinstance(layer, keras.layers.BatchNormalization)
 
@@ -130,13 +130,9 @@ def batchnorm_demo(make_base, x_train, y_train, x_val, y_val, num_classes: int, 
     returns the training accuracy Keras reports, the accuracy on the same training images in
     inference mode, the validation accuracy, and how far the BN moving means drifted.
     """
-    import keras
-
-    from helpers.models import set_seed
-
     out = {}
     for mode in ("right", "trap"):
-        set_seed(seed)
+        models.set_seed(seed)
         base = make_base()
         before = bn_moving_stats(base)
         if mode == "right":
@@ -196,12 +192,10 @@ def training_call_contrast(make_base, build_model, batch, seed: int = 0) -> dict
     the base is unfrozen as for fine-tuning and the model is called once as ``fit`` calls it
     (``training=True``) and once as ``predict`` does. Returns, per case, whether the moving
     averages moved and whether the fit-mode output differs from the predict-mode one."""
-    from helpers.models import set_seed
-
     out = {}
     for bn_trainable in (True, False):
         for inference_call in (True, False):
-            set_seed(seed)
+            models.set_seed(seed)
             base = make_base()
             base.trainable = True                      # unfrozen, as for fine-tuning
             for layer in batchnorm_layers(base):
@@ -232,8 +226,6 @@ def contrast_in_words(contrast: dict, keras_version: str) -> str:
 
 def plot_batchnorm_demo(demo: dict, title: str = "BatchNormalization frozen vs updating"):
     """Bars of :func:`batchnorm_demo`'s accuracies, "right" beside "trap"."""
-    import matplotlib.pyplot as plt
-
     keys = ["train_accuracy_reported", "train_accuracy_inference", "val_accuracy"]
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for i, mode in enumerate(demo):

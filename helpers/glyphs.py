@@ -27,9 +27,12 @@ import hashlib
 import json
 import unicodedata
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from fontTools.ttLib import TTFont
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
 FONT_DIRS = (Path("/usr/share/fonts"),)
 FONT_PACKAGES = (
@@ -103,8 +106,6 @@ def _eligible(ch: str) -> bool:
 @lru_cache(maxsize=1)
 def _coverage(files: tuple) -> dict:
     """{character: [font files that draw it]} for every eligible character in ``BLOCKS``."""
-    from fontTools.ttLib import TTFont
-
     wanted = {cp for lo, hi in BLOCKS for cp in range(lo, hi + 1) if _eligible(chr(cp))}
     cover: dict = {}
     for f in files:
@@ -120,16 +121,12 @@ def _coverage(files: tuple) -> dict:
 
 @lru_cache(maxsize=4096)
 def _font(path: str, size: int):
-    from PIL import ImageFont
-
     return ImageFont.truetype(path, size)
 
 
 def draw(ch: str, font_path, size: int = 20, stroke: int = 0, angle: float = 0.0,
          shift=(0, 0)) -> np.ndarray:
     """One character, white on black, centred by its ink, in a ``SIZE``×``SIZE`` float image."""
-    from PIL import Image, ImageDraw
-
     font = _font(str(font_path), size)
     canvas = Image.new("L", (64, 64), 0)
     ImageDraw.Draw(canvas).text((32, 32), ch, fill=255, font=font, anchor="mm",
@@ -153,8 +150,6 @@ def _plain(text: str) -> str:
 
 
 def _confusables_json() -> str:
-    from importlib import resources
-
     try:
         return resources.files("confusable_homoglyphs").joinpath("confusables.json").read_text("utf-8")
     except ModuleNotFoundError as err:
@@ -208,8 +203,6 @@ def _corr(a: np.ndarray, b: np.ndarray) -> float:
 def _digits_in(path: str) -> np.ndarray:
     """The digits this font draws, as :func:`draw` draws them (zero-mean unit vectors, one row per
     digit; none for a font without digits). Drawn once per font file, then cached."""
-    from fontTools.ttLib import TTFont
-
     try:
         with TTFont(path, lazy=True, fontNumber=0) as font:
             cmap = font.getBestCmap() or {}
@@ -297,8 +290,6 @@ def render_glyphs(chars, per_class: int, seed: int = 0, files=None):
 
     Returns ``(x, y)``: float32 images (N, 28, 28, 1) in [0, 1] and labels (index in ``chars``).
     """
-    from PIL import Image, ImageFilter
-
     files = tuple(font_files() if files is None else files)
     cover = _coverage(files)
     rng = np.random.default_rng(seed)

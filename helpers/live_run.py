@@ -20,6 +20,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from helpers import data
+from helpers.experiment import AUGMENTATIONS, MAX_STEPS, ONE_SETTING, STRATEGIES, TASKS, menu
+
 __all__ = ["QUICK_MAX_STEPS", "Plan", "plan", "parse_budgets", "parse_augmentations"]
 
 QUICK_MAX_STEPS = 20
@@ -39,8 +42,6 @@ def parse_budgets(label_budgets) -> list[int]:
 
 def parse_augmentations(augmentations) -> tuple[str, ...]:
     """``"none,shifts"`` → ``("none", "shifts")``, each one of ``experiment.AUGMENTATIONS``."""
-    from helpers.config import AUGMENTATIONS
-
     found = tuple(a.strip() for a in str(augmentations).split(",") if a.strip())
     wrong = [a for a in found if a not in AUGMENTATIONS]
     if not found or wrong:
@@ -68,14 +69,10 @@ class Plan:
 
     @property
     def tasks(self) -> list:
-        from helpers import data
-
         return [data.get_task(t) for t in self.targets]
 
     @property
     def n_runs(self) -> int:
-        from helpers.experiment import STRATEGIES
-
         return len(self.targets) * len(self.budgets) * len(STRATEGIES) * len(self.seeds)
 
     @property
@@ -92,9 +89,6 @@ class Plan:
 
     def menu_sizes(self) -> dict:
         """{contender: settings it chooses from} on the first target."""
-        from helpers import data
-        from helpers.experiment import STRATEGIES, menu
-
         flips = data.get_task(self.targets[0]).meta.get("flip_preserves_label", True)
         return {s: len(menu(s, flips, self.own.get(s), self.augmentations)) for s in STRATEGIES}
 
@@ -108,8 +102,6 @@ class Plan:
                 "OWN_SETTINGS": {s: {k: list(v) for k, v in o.items()} for s, o in self.own.items()}}
 
     def __str__(self) -> str:
-        from helpers.experiment import STRATEGIES
-
         sizes = set(self.menu_sizes().values())
         size = f"{sizes.pop()} settings each" if len(sizes) == 1 else f"{sorted(sizes)} settings"
         lines = [f"live run: targets {self.targets} x budgets {self.budgets} x "
@@ -132,8 +124,6 @@ def plan(target: str, label_budgets, seed: int, seeds: int, committed: dict, *,
          val_images: int = 500, full_grid: bool = False, quick: bool = False) -> Plan:
     """The live run's plan from the notebook's parameters and the committed grid (a dict from
     ``experiment.load_results``, read for ``FULL_GRID``)."""
-    from helpers.experiment import AUGMENTATIONS, MAX_STEPS, ONE_SETTING, TASKS
-
     if target not in TASKS:
         raise ValueError(f"TARGET must be one of {TASKS}, not {target!r}")
     try:

@@ -17,6 +17,10 @@ import json
 import os
 from pathlib import Path
 
+import keras
+import tensorflow as tf
+from keras import layers
+
 from helpers import config
 
 BLOCKS = ("block1", "block2", "block3")
@@ -40,9 +44,6 @@ PRETRAINED_BATCHNORM = ("from the source", "calibrated on the sample")
 
 def set_seed(seed: int) -> None:
     """Seed Python, NumPy and TensorFlow in one call (Keras's own helper) and pin op order."""
-    import keras
-    import tensorflow as tf
-
     keras.utils.set_random_seed(int(seed))
     try:
         tf.config.experimental.enable_op_determinism()
@@ -52,8 +53,6 @@ def set_seed(seed: int) -> None:
 
 def conv_block(x, filters: int, name: str, convs: int = 2, bn_momentum: float = 0.99):
     """``convs`` × (3×3 convolution → BatchNormalization → ReLU), then 2×2 max pooling."""
-    from keras import layers
-
     for i in range(1, convs + 1):
         x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv{i}")(x)
         x = layers.BatchNormalization(momentum=bn_momentum, name=f"{name}_bn{i}")(x)
@@ -70,9 +69,6 @@ def build_source_cnn(num_classes: int = SOURCE_CLASSES, input_shape=(28, 28, 1),
     Keras default 0.99 needs hundreds of steps to settle, so a model trained from scratch for
     only a few dozen steps should use a lower value (0.9) or it evaluates with unsettled statistics.
     """
-    import keras
-    from keras import layers
-
     inputs = keras.Input(shape=input_shape, name="image")
     x = inputs
     for block, filters in zip(BLOCKS, FILTERS, strict=True):
@@ -89,9 +85,6 @@ def augmentation(seed: int = 0, name: str = "augmentation", flip: bool = True):
     Augmentation must keep the label true: a mirrored shoe is still a shoe, but a mirrored
     digit is not a digit (a flipped 2 or 7 is no longer a 2 or 7), so pass ``flip=False`` there.
     """
-    import keras
-    from keras import layers
-
     steps = [layers.RandomFlip("horizontal", seed=seed)] if flip else []
     steps.append(layers.RandomTranslation(0.08, 0.08, fill_mode="constant", seed=seed))
     return keras.Sequential(steps, name=name)
@@ -114,8 +107,6 @@ def load_source_model(path: Path = config.SOURCE_MODEL_PATH, retrain_if_missing:
 
     A missing file is an error that says how to get it back; it is never retrained here
     (``retrain_if_missing`` is accepted for old calls and changes nothing)."""
-    import keras
-
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
@@ -141,7 +132,5 @@ def model_card(path: Path = config.SOURCE_MODEL_CARD) -> dict:
 
 def source_base(model=None, layer: str = FEATURE_LAYER):
     """The pretrained model without its head: image in, ``layer``'s output out."""
-    import keras
-
     model = model if model is not None else load_source_model()
     return keras.Model(model.input, model.get_layer(layer).output, name="source_base")

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from helpers import config
+from helpers import config, results
 
 __all__ = ["TARGETS", "BACKBONES", "PARAMETERS", "ParameterError", "check_value", "check",
            "check_all", "start"]
@@ -138,8 +138,6 @@ def start(notebook: str, namespace: dict, quick: Mapping | None = None):
     each named value becomes the smaller of the two (so an explicit smaller value is kept), and
     the line printed says what changed. The names are written back into ``namespace``.
     """
-    from helpers import results
-
     check_all(notebook, namespace)
     is_quick = namespace["QUICK"] = config.quick_mode(namespace.get("QUICK"))
     changed = []
@@ -149,6 +147,7 @@ def start(notebook: str, namespace: dict, quick: Mapping | None = None):
         if namespace[name] != old:
             changed.append(f"{name} {old} -> {namespace[name]}")
     if "SEED" in namespace:
+        # lazy: helpers.models brings Keras, and parameter checks must stay cheap
         from helpers.models import set_seed
 
         set_seed(namespace["SEED"])

@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 __all__ = ["image_grid", "learning_curves", "projection", "bar_chart"]
 
 
-def _plt():
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 def image_grid(images, labels=None, class_names=None, n: int = 16, cols: int = 8, title=None):
     """The first ``n`` images in a grid, captioned with their class names."""
-    plt = _plt()
     n = min(n, len(images))
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.2, rows * 1.4))
@@ -39,7 +33,6 @@ def learning_curves(histories: dict, metric: str = "accuracy", marks: dict | Non
     ``histories`` maps a label to a Keras ``History`` or its ``.history`` dict; ``marks`` maps
     a label to an epoch where a vertical line is drawn (e.g. the unfreeze point).
     """
-    plt = _plt()
     if ax is None:
         _, ax = plt.subplots(figsize=(7, 4))
     for i, (label, hist) in enumerate(histories.items()):
@@ -62,7 +55,6 @@ def learning_curves(histories: dict, metric: str = "accuracy", marks: dict | Non
 
 def projection(points, labels, class_names, ax=None, title=None):
     """Scatter of 2-D points coloured by class."""
-    plt = _plt()
     if ax is None:
         _, ax = plt.subplots(figsize=(5, 4))
     for c, name in enumerate(class_names):
@@ -78,7 +70,6 @@ def projection(points, labels, class_names, ax=None, title=None):
 
 def bar_chart(values: dict, ylabel: str, title: str | None = None, ax=None, fmt: str = "{:.3f}"):
     """Bars with their values written on top (values measured in the run)."""
-    plt = _plt()
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 3.5))
     names = list(values)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import keras
+import matplotlib.pyplot as plt
 import numpy as np
+from keras import layers
 
 __all__ = ["layer_table", "format_rows", "submodel", "feature_maps", "first_conv_filters",
            "plot_filters", "plot_feature_maps", "with_new_head", "accuracy", "top_guesses",
@@ -37,8 +40,6 @@ def format_rows(rows: list[dict], columns=None) -> str:
 
 def submodel(model, layer_name: str, name: str | None = None):
     """A new model sharing ``model``'s weights: same input, ``layer_name``'s output."""
-    import keras
-
     return keras.Model(model.input, model.get_layer(layer_name).output,
                        name=name or f"upto_{layer_name}")
 
@@ -50,16 +51,12 @@ def feature_maps(model, layer_name: str, images) -> np.ndarray:
 
 def first_conv_filters(model) -> np.ndarray:
     """Kernels of the first convolution, shape (k, k, in_channels, filters)."""
-    import keras
-
     conv = next(layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D))
     return conv.get_weights()[0]
 
 
 def plot_filters(kernels, cols: int = 8, title: str = "First-layer filters"):
     """Each 2-D kernel as a small image (red positive, blue negative)."""
-    import matplotlib.pyplot as plt
-
     n = kernels.shape[-1]
     rows = int(np.ceil(n / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(cols, rows))
@@ -74,8 +71,6 @@ def plot_filters(kernels, cols: int = 8, title: str = "First-layer filters"):
 
 def plot_feature_maps(maps, image=None, n: int = 16, cols: int = 8, title: str = "Feature maps"):
     """The first ``n`` channels of one image's feature maps (and the image itself, if given)."""
-    import matplotlib.pyplot as plt
-
     n = min(n, maps.shape[-1])
     rows = int(np.ceil(n / cols)) + (1 if image is not None else 0)
     fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.1))
@@ -102,9 +97,6 @@ def with_new_head(base, num_classes: int, dropout: float = 0.2, name: str = "tra
     reaches an unfrozen base in training mode (notebook 02 measures it), so when fine-tuning keep
     the BatchNormalization layers frozen too (``finetuning.unfreeze_top_blocks`` does).
     """
-    import keras
-    from keras import layers
-
     inputs = keras.Input(shape=base.input.shape[1:], name="image")
     x = base(inputs, training=False)
     if len(x.shape) == 4:
@@ -130,8 +122,6 @@ def top_guesses(model, images, class_names, k: int = 1) -> list[list[tuple[str, 
 def show_predictions(model, images, class_names, labels=None, cols: int = 8, title=None):
     """The images with the model's top guess and its probability under each (and the true class,
     when ``labels`` names are given): a first look at what a pretrained model recognises."""
-    import matplotlib.pyplot as plt
-
     guesses = top_guesses(model, images, class_names)
     n = len(images)
     rows = int(np.ceil(n / cols))

@@ -15,7 +15,9 @@ from __future__ import annotations
 import getpass
 import html
 
-from helpers import config
+import ipywidgets as widgets
+
+from helpers import config, progress
 from helpers.quiz_bank import (  # noqa: F401 - re-exported: quiz.<name> is the notebooks' way
     FEEDBACK,
     MAX_LENGTH_RATIO,
@@ -105,17 +107,16 @@ class QuizWidget:
 
     def __init__(self, questions: list[Question], notebook: str = "", title: str = "Quiz",
                  record: bool = True):
-        import ipywidgets as w
-
         self.questions = questions
         self.notebook = notebook
         self.title = title
         self.record = record
         self.results: dict[str, bool] = {}
-        self.score = w.HTML(self._score_text())
+        self.score = widgets.HTML(self._score_text())
         boxes = [self._question_box(n, q) for n, q in enumerate(questions, 1)]
-        self.widget = w.VBox([w.HTML(QUIZ_CSS + f"<h3>{html.escape(title)}</h3>"), *boxes, self.score],
-                             layout=w.Layout(border="1px solid #ccc", padding="8px"))
+        self.widget = widgets.VBox([widgets.HTML(QUIZ_CSS + f"<h3>{html.escape(title)}</h3>"),
+                                    *boxes, self.score],
+                                   layout=widgets.Layout(border="1px solid #ccc", padding="8px"))
         self.widget.add_class("tlw-quiz")
 
     def _score_text(self) -> str:
@@ -124,28 +125,27 @@ class QuizWidget:
                 f" <small>({len(self.results)} checked)</small>")
 
     def _question_box(self, n: int, q: Question):
-        import ipywidgets as w
-
-        label = w.HTML(f"<b>{n}. {html.escape(q.text)}</b>"
-                       + (" <i>(select all that apply)</i>" if q.type == "multiple" else ""))
+        label = widgets.HTML(f"<b>{n}. {html.escape(q.text)}</b>"
+                             + (" <i>(select all that apply)</i>" if q.type == "multiple" else ""))
         if q.type == "numeric":
-            field_ = w.FloatText(value=None, description="Answer:")
+            field_ = widgets.FloatText(value=None, description="Answer:")
             get = lambda: field_.value  # noqa: E731
             inputs = [field_]
         elif q.type == "multiple":
-            boxes = [w.Checkbox(value=False, indent=False, layout=w.Layout(width="28px"))
+            boxes = [widgets.Checkbox(value=False, indent=False, layout=widgets.Layout(width="28px"))
                      for _ in q.options]
             get = lambda: {i for i, b in enumerate(boxes) if b.value}  # noqa: E731
-            inputs = [w.HBox([b, w.HTML(html.escape(o.text))], layout=w.Layout(align_items="center"))
+            inputs = [widgets.HBox([b, widgets.HTML(html.escape(o.text))],
+                                   layout=widgets.Layout(align_items="center"))
                       for b, o in zip(boxes, q.options, strict=True)]
         else:
-            radio = w.RadioButtons(options=[(o.text, i) for i, o in enumerate(q.options)],
-                                   value=None, layout=w.Layout(width="auto"))
+            radio = widgets.RadioButtons(options=[(o.text, i) for i, o in enumerate(q.options)],
+                                         value=None, layout=widgets.Layout(width="auto"))
             get = lambda: radio.value  # noqa: E731
             inputs = [radio]
-        check = w.Button(description="Check", button_style="primary")
-        retry = w.Button(description="Try again", layout=w.Layout(display="none"))
-        feedback = w.HTML()
+        check = widgets.Button(description="Check", button_style="primary")
+        retry = widgets.Button(description="Try again", layout=widgets.Layout(display="none"))
+        feedback = widgets.HTML()
 
         def on_check(_):
             verdict = grade(q, get())
@@ -158,8 +158,6 @@ class QuizWidget:
             retry.layout.display = None if not verdict.correct else "none"
             self.score.value = self._score_text()
             if self.record:
-                from helpers import progress
-
                 progress.record_answer(self.notebook, q.id, get(), verdict.correct)
 
         def on_retry(_):
@@ -168,7 +166,7 @@ class QuizWidget:
 
         check.on_click(on_check)
         retry.on_click(on_retry)
-        box = w.VBox([label, *inputs, w.HBox([check, retry]), feedback])
+        box = widgets.VBox([label, *inputs, widgets.HBox([check, retry]), feedback])
         box.add_class("tlw-question")
         return box
 
@@ -188,13 +186,12 @@ class Prediction:
     """
 
     def __init__(self, text: str, options: dict[str, str]):
-        import ipywidgets as w
-
         self.text, self.options = text, dict(options)  # option key -> label
-        self.radio = w.RadioButtons(options=[(label, key) for key, label in self.options.items()],
-                                    value=None, layout=w.Layout(width="auto"))
-        self.widget = w.VBox([w.HTML(QUIZ_CSS + f"<b>Predict first:</b> {html.escape(text)}"),
-                              self.radio])
+        self.radio = widgets.RadioButtons(
+            options=[(label, key) for key, label in self.options.items()], value=None,
+            layout=widgets.Layout(width="auto"))
+        self.widget = widgets.VBox(
+            [widgets.HTML(QUIZ_CSS + f"<b>Predict first:</b> {html.escape(text)}"), self.radio])
         self.widget.add_class("tlw-quiz")
 
     @property

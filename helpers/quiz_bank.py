@@ -44,6 +44,8 @@ import random
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+import yaml
+
 from helpers import config
 
 __all__ = [
@@ -239,8 +241,6 @@ def _validate_options(q: Question, where: str) -> None:
 
 def load_bank(name_or_path, quiz_dir: Path = QUIZ_DIR) -> list[Question]:
     """Read and validate a bank: by notebook name (``02_freezing_layers``) or by path."""
-    import yaml
-
     path = Path(name_or_path)
     if not path.suffix:
         path = Path(quiz_dir) / f"{name_or_path}.yml"

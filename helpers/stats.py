@@ -17,6 +17,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+from scipy import stats
 
 LEVEL = 0.95
 EXACT_UP_TO = 7  # seeds: enumerate every resample up to here (7**7 = 823,543 resamples)
@@ -51,8 +52,6 @@ def bootstrap_interval(values, level: float = LEVEL) -> tuple[float, float]:
 
 def t_interval(values, level: float = LEVEL) -> tuple[float, float]:
     """mean ± t(n-1) × sample SD / sqrt(n); infinite when there is a single value."""
-    from scipy import stats
-
     values = np.asarray(values, dtype=float)
     n = len(values)
     if n < 2:

@@ -14,6 +14,7 @@ before the next run with the same key overwrites its weights.
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 
 __all__ = ["KEPT", "copy_state", "reset_optimizer", "compile_or_reset", "reusable", "view",
@@ -71,8 +72,6 @@ def view(key, model):
     It has its own compile state (optimizer, traced step), so a model can be kept traced in two
     configurations at once, e.g. with the base frozen and with its top blocks unfrozen.
     """
-    import keras
-
     if key not in KEPT:
         KEPT[key] = keras.Model(model.inputs, model.outputs, name=f"{model.name}_view")
     return KEPT[key]

@@ -84,4 +84,4 @@ def test_teacher_notebooks_hold_every_solution(tmp_path):
 @pytest.mark.slow
 def test_student_notebook_runs_every_cell_with_the_exercises_blank(tmp_path):
     (path,) = classroom.make_student_notebooks(tmp_path / "student", [runner.notebook_path("01")])
-    assert classroom.check_student_notebook(path) == []
+    assert runner.check_student_notebook(path) == []

@@ -4,6 +4,7 @@ interval behind the recommendation."""
 from __future__ import annotations
 
 import numpy as np
+from scipy import stats as scipy_stats
 
 from helpers import capstone, experiment
 from helpers.exercises.core import CURRENT, check, not_done, not_done_yet
@@ -87,8 +88,6 @@ def _pair(answer):
 
 def _welch(a, b, level: float = 0.95) -> tuple[float, float]:
     """The unpaired (Welch) t-interval of mean(a) - mean(b): what pairing avoids."""
-    from scipy import stats as scipy_stats
-
     a, b = np.asarray(a, float), np.asarray(b, float)
     va, vb = a.var(ddof=1) / len(a), b.var(ddof=1) / len(b)
     if va + vb == 0:

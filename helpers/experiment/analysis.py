@@ -11,15 +11,28 @@ under 5% (printed beside it).
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
+from scipy import stats as st
 
 from helpers import stats
-from helpers.experiment.cells import CONTROL_OF, CONTROLS, NETWORKS, TASKS, TRANSFER
+from helpers.atomic import atomic_write_text
+from helpers.experiment.cells import (
+    CONTROL_OF,
+    CONTROLS,
+    NETWORKS,
+    TASKS,
+    TRANSFER,
+    has_every_contender,
+)
+from helpers.experiment.menus import on_edge
 from helpers.experiment.training import FIT_LEVEL
 
 __all__ = ["ALPHA", "fitted", "budget_key", "edge_choices", "cells_of", "scores", "seed_counts", "whole_split_cells", "on_shared_seeds",
            "budget_value", "aggregate", "cell", "best_on_validation", "compare", "p_value",
-           "verdict_against_every_control", "claim_p_value", "under_fit", "verdicts"]
+           "verdict_against_every_control", "claim_p_value", "under_fit", "verdicts", "save_results"]
 
 ALPHA = 0.05   # across the grid: Holm's family-wise level, and Benjamini-Hochberg's false-discovery rate
 
@@ -154,8 +167,6 @@ def best_on_validation(summary, task: str, budget, among, rows=None) -> str:
 
 def p_value(p: dict) -> float:
     """Two-sided p-value of a paired t-test, from ``stats.paired``'s result."""
-    from scipy import stats as st
-
     n, d, sd = p["n"], p["difference"], p["sd"]
     if n < 2:
         return 1.0
@@ -196,8 +207,6 @@ def claim_p_value(each: dict, verdict: str) -> float:
 def edge_choices(rows) -> dict:
     """{contender: (runs whose numeric setting was chosen at an end of its list, runs)}: many
     choices at an edge say the list should have been wider there."""
-    from helpers.experiment.menus import on_edge
-
     out: dict = {}
     for r in rows:
         if "setting" in r:
@@ -245,3 +254,15 @@ def verdicts(rows, alpha: float = ALPHA) -> list[dict]:
             v.update(verdict="under-fit", survives_holm=False, survives_bh=False)
         v["cells_judged"] = len(judged)
     return out
+
+
+def save_results(path: Path, rows, parameters: dict) -> None:
+    """Write the raw rows, the summary and the verdicts as JSON (atomically)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A part that runs some contenders only has no verdicts of its own: they are computed once
+    # the parts are merged.
+    judged = verdicts(rows) if has_every_contender(rows) else []
+    atomic_write_text(path, json.dumps({"parameters": parameters, "rows": rows,
+                                        "summary": aggregate(rows), "verdicts": judged},
+                                       indent=1))

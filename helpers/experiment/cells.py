@@ -13,13 +13,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+from sklearn.metrics import f1_score
+from tqdm.auto import tqdm
 
 from helpers import backbones, config, data, traced
 from helpers.experiment import contenders, menus, training
 
 __all__ = ["CONTROLS", "TRANSFER", "STRATEGIES", "NETWORKS", "CONTROL_OF", "TASKS", "CHEAP",
            "LABELS", "TASK_LABELS", "COMMITTED_GRID", "PROTOCOL", "run_cell", "run_grid", "run_extra_seeds",
-           "sample_budget", "sample_fingerprint", "save_results", "load_results",
+           "sample_budget", "sample_fingerprint", "load_results",
            "has_every_contender"]
 
 CONTROLS = ("pixel_logreg", "random_features", "scratch")
@@ -128,8 +130,6 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, batch_size: int = 32
 
 
 def _macro_f1(y_true, y_pred) -> float:
-    from sklearn.metrics import f1_score
-
     return float(f1_score(y_true, y_pred, average="macro"))
 
 
@@ -137,8 +137,6 @@ def run_grid(tasks, budgets, seeds, strategies=STRATEGIES, progress: bool = True
              menus_own: dict | None = None, **kwargs) -> list:
     """Every (task, budget, contender, seed), with a progress bar; every seed chooses its own
     settings on validation. ``menus_own`` ({contender: own settings}) narrows menus."""
-    from tqdm.auto import tqdm
-
     cells = [(t, b, s, seed) for t in tasks for b in budgets for s in strategies for seed in seeds]
     rows = []
     bar = tqdm(cells, desc="grid", disable=not progress)
@@ -169,21 +167,6 @@ def has_every_contender(rows) -> bool:
     return bool(found) and all(set(STRATEGIES) <= s for s in found.values())
 
 
-def save_results(path: Path, rows, parameters: dict) -> None:
-    """Write the raw rows, the summary and the verdicts as JSON (atomically)."""
-    from helpers.data import atomic_write_text
-    from helpers.experiment import analysis
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    # A part that runs some contenders only has no verdicts of its own: they are computed once
-    # the parts are merged.
-    verdicts = analysis.verdicts(rows) if has_every_contender(rows) else []
-    atomic_write_text(path, json.dumps({"parameters": parameters, "rows": rows,
-                                        "summary": analysis.aggregate(rows), "verdicts": verdicts},
-                                       indent=1))
-
-
 def load_results(path: Path) -> dict:
-    """A grid file written by ``save_results`` (e.g. the committed full grid)."""
+    """A grid file written by ``analysis.save_results`` (e.g. the committed full grid)."""
     return json.loads(Path(path).read_text())

@@ -23,6 +23,9 @@ from functools import lru_cache
 
 import keras
 import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from helpers import backbones, features, models, pretrained, traced
 from helpers.experiment import training
@@ -69,10 +72,6 @@ def standardizer(train_features, floor: float = 1e-2):
 
 def pixel_logreg(x, y, val, setting: dict, seed: int = 0) -> tuple:
     """Logistic regression on standardised raw pixels of the (augmented) sample, at ``C``."""
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
     xa, ya = augmented_copies(x, y, setting["augmentation"], seed=seed)
     clf = make_pipeline(StandardScaler(), LogisticRegression(C=setting["C"], max_iter=1000))
     clf.fit(features.flatten_pixels(xa), ya)

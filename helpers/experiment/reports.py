@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from helpers import stats
@@ -71,8 +72,6 @@ def plot_accuracy_vs_budget(summary, tasks=TASKS):
 
     Controls are dashed, transfer strategies solid; each control shares its transfer partner's colour.
     """
-    import matplotlib.pyplot as plt
-
     present = [t for t in tasks if any(s["task"] == t for s in summary)]
     fig, axes = plt.subplots(1, len(present), figsize=(5.5 * len(present), 4), squeeze=False)
     colours = {"feature_extraction": "C0", "random_features": "C0", "fine_tuning": "C1",
@@ -98,8 +97,6 @@ def plot_accuracy_vs_budget(summary, tasks=TASKS):
 
 def plot_transfer_gain(verdict_rows, tasks=TASKS):
     """What pretraining adds: the paired difference (transfer − best control) with its 95% interval."""
-    import matplotlib.pyplot as plt
-
     present = [t for t in tasks if any(v["task"] == t for v in verdict_rows)]
     fig, ax = plt.subplots(figsize=(7, 3.5))
     for i, task in enumerate(present):

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from helpers import config
+from helpers.atomic import atomic_write_text
 
 TARGETS = {
     "notebook_default_max_s": 180, "course_default_total_s": 900,
@@ -103,8 +104,6 @@ def remeasure(out: Path, names) -> int:
 def write_bench(res: dict, out: Path) -> None:
     """Check the targets, write bench.json and bench.md (atomically), print the table and how
     to publish it."""
-    from helpers.data import atomic_write_text
-
     res["targets"] = check_targets(res)
     atomic_write_text(out / "bench.json", json.dumps(res, indent=1))
     md = to_markdown(res)

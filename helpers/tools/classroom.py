@@ -211,19 +211,3 @@ def export_html(executed: list[Path], out_dir: Path) -> list[Path]:
         target.write_text(body)
         written.append(target)
     return written
-
-
-def check_student_notebook(path: Path, timeout: int = 1200) -> list[str]:
-    """Run a student notebook in quick mode, exercises left blank: every cell must run (a blank
-    exercise's check answers "not done yet" instead of failing). Returns the errors' names."""
-    import nbformat
-    from nbclient import NotebookClient
-
-    from helpers.tools.runner import kernel_manager_with_env
-
-    nb = nbformat.read(path, as_version=4)
-    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                   kernel_manager_class=kernel_manager_with_env({"TLW_QUICK": "1"}),
-                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
-    return [o["ename"] for c in nb.cells if c.cell_type == "code"
-            for o in c.get("outputs", []) if o.get("output_type") == "error"]

@@ -137,14 +137,14 @@ def _cmd_sweep(args) -> int:
 
 
 def _cmd_student(args) -> int:
-    from helpers.tools import classroom
+    from helpers.tools import classroom, runner
 
     written = classroom.make_student_notebooks(Path(args.out))
     for path in written:
         print(f"wrote {path}")
     if args.check:
         for path in written:
-            errors = classroom.check_student_notebook(path)
+            errors = runner.check_student_notebook(path)
             print(f"checked {path.name}: " + (f"errors {errors}" if errors else "every cell runs"))
             if errors:
                 return 1

@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 from helpers import config
+from helpers.atomic import atomic_write_text
 
 COMMITTED = config.COMMITTED_RESULTS_DIR / "install.json"
 README = config.ROOT / "README.md"
@@ -81,8 +82,6 @@ def measure(label: str, spec: str, project: Path = config.ROOT, repeats: int = 3
 
 def record(entry: dict, path: Path = COMMITTED) -> dict:
     """Add (or replace) ``entry`` in the results file, with the machine it was measured on."""
-    from helpers.data import atomic_write_text
-
     entry = {**entry, "date": time.strftime("%Y-%m-%d %H:%M"), "cpus": os.cpu_count(),
              "python": platform.python_version(), "uv": UV_PIN}
     data = json.loads(path.read_text()) if path.is_file() else {"installs": []}

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers import config
+from helpers.atomic import atomic_write_text
 from helpers.params import PARAMETERS, ParameterError, check_value
 
 DEFAULT_OUT = config.BUILD_DIR / "executed"
@@ -226,6 +227,20 @@ def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
     return result
 
 
+def check_student_notebook(path: Path, timeout: int = 1200) -> list[str]:
+    """Run a student notebook in quick mode, exercises left blank: every cell must run (a blank
+    exercise's check answers "not done yet" instead of failing). Returns the errors' names."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                   kernel_manager_class=kernel_manager_with_env({"TLW_QUICK": "1"}),
+                   resources={"metadata": {"path": str(Path(path).parent)}}).execute()
+    return [o["ename"] for c in nb.cells if c.cell_type == "code"
+            for o in c.get("outputs", []) if o.get("output_type") == "error"]
+
+
 def key_metrics(metrics: dict, limit: int = 3) -> str:
     """The first few scalar metrics, formatted for a table."""
     parts = []
@@ -338,8 +353,6 @@ def build_report(out_dir: Path = DEFAULT_OUT) -> tuple[Path, Path]:
                 md += [f"![{nb} plot {i + 1}]({name})", ""]
                 body.append(f"<img src='data:image/png;base64,{png}' style='max-width:100%'>")
     md_path, html_path = out_dir / "report.md", out_dir / "report.html"
-    from helpers.data import atomic_write_text
-
     atomic_write_text(md_path, "\n".join(md) + "\n")
     atomic_write_text(html_path, "<html><body>" + "".join(body) + "</body></html>")
     return md_path, html_path
@@ -370,8 +383,6 @@ def run_shipped(name: str, source: str, params: dict) -> dict:
 
 def _keep(outcome: dict, name: str, folder: Path) -> None:
     """Write a shipped run's notebook and results into ``folder`` on the caller's machine."""
-    from helpers.data import atomic_write_text
-
     folder.mkdir(parents=True, exist_ok=True)
     stem = Path(name).stem
     if outcome["notebook"] is not None:
@@ -530,8 +541,6 @@ def sweep(notebook: str, grid: dict, seeds=(0,), jobs: int = 1, quick: bool = Fa
         shown = ", ".join(f"{k}={m:.3g}±{s:.2g}" for k, (m, s) in list(r["metrics"].items())[:4])
         lines.append(f"{json.dumps(r['params'])}: {r['runs']} runs, {r['failed']} failed  {shown}")
     table = "\n".join(lines)
-    from helpers.data import atomic_write_text
-
     out_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out_dir / "sweep.json", json.dumps(rows, indent=1))
     _plot_sweep(rows, names[0], out_dir / "sweep.png")
