@@ -22,6 +22,7 @@ from keras.src.applications import efficientnet
 from sklearn.model_selection import StratifiedKFold, train_test_split
 
 from helpers import config, data, features
+from helpers.probes import calibrated_copy  # applications.calibrated_copy, as notebook 07 calls it
 
 __all__ = ["BACKBONES", "MOBILENET_SIZES", "WeightsUnavailable", "weights_filename",
            "cached_weights_path", "expected_hash", "preprocess_input", "build_backbone",
@@ -194,10 +195,3 @@ def probe_accuracy(extractor, x_train, y_train, x_test, y_test, seed: int = 0,
                                  features.extract_features(extractor, x_test, batch_size=batch_size),
                                  y_test, seed)
 
-
-def calibrated_copy(model, images):
-    """A copy of ``model`` with the same weights, its BatchNormalization statistics set from
-    ``images`` (the calibrated random-weight control of notebook 06); ``model`` is unchanged."""
-    twin = keras.models.clone_model(model)
-    twin.set_weights(model.get_weights())
-    return features.calibrate_batchnorm(twin, images)

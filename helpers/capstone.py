@@ -1,6 +1,6 @@
 """Notebook 08: does transfer pay on your own images, which strategy, and how many labels?
 
-Nothing here is new protocol: the assessment is notebook 03's (``features.transferability``), the
+Nothing here is new protocol: the assessment is notebook 03's (``probes.transferability``), the
 learning curve notebook 06's grid (``experiment.run_grid``) on one task, with the backbone that
 suits the images; choices on validation, comparisons paired by seed. What this module adds is
 the reading: a recommendation in words generated from the numbers, and how many labels per class
@@ -21,7 +21,7 @@ import math
 
 import numpy as np
 
-from helpers import backbones, experiment, features, stats
+from helpers import backbones, experiment, probes, stats
 from helpers.mistakes import most_confused, plot_most_confused  # noqa: F401 - capstone.<name> as before
 from helpers.own_images import usable_budgets  # noqa: F401 - capstone.<name> as before
 
@@ -107,7 +107,7 @@ def assessment(task, backbone=backbones.SOURCE_CNN, budgets=(1, 5), seeds=range(
                val_images: int = 500, test_images: int = 2000, progress: bool = True) -> list[dict]:
     """Pretrained features against the same network with random weights, on ``task``.
 
-    Notebook 03's assessment (``features.transferability``): for each budget and seed, a linear
+    Notebook 03's assessment (``probes.transferability``): for each budget and seed, a linear
     probe on each network's features (layer, C and BatchNormalization, kept or calibrated on the
     sample, chosen on validation; test read once), each sample with its own random twin (the
     course's random control, ``helpers.models``). Returns one paired comparison per budget
@@ -117,9 +117,9 @@ def assessment(task, backbone=backbones.SOURCE_CNN, budgets=(1, 5), seeds=range(
     With random weights the "pretrained" network is the backbone's one fixed random draw, offered
     the same BatchNormalization choice as the twins: the two arms then differ only by the draw."""
     budgets, seeds = list(budgets), list(seeds)
-    rows = features.transferability(backbone.pretrained(task.x_train.shape[1:]), task, budgets,
-                                    seeds, backbone.feature_layers, val_images=val_images,
-                                    test_images=test_images, progress=progress)
+    rows = probes.transferability(backbone.pretrained(task.x_train.shape[1:]), task, budgets,
+                                  seeds, backbone.feature_layers, val_images=val_images,
+                                  test_images=test_images, progress=progress)
     out = []
     for b in budgets:
         mine = [r for r in rows if r["per_class"] == b]

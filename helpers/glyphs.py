@@ -34,6 +34,12 @@ import numpy as np
 from fontTools.ttLib import TTFont
 from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
+__all__ = ["FONT_DIRS", "FONT_PACKAGES", "FONT_FIX", "font_files", "fonts_fingerprint", "BLOCKS",
+           "DIGITS", "choose_characters", "digit_lookalike", "looks_like_a_digit",
+           "LOOKALIKES_BY_DIGIT", "KNOWN_LOOKALIKES", "confusables", "confusable_digit",
+           "CONFUSABLES_FIX", "DIGIT_LOOKALIKE", "draw", "render_glyphs", "SIZE",
+           "FILTER_VERSION", "filter_fingerprint", "characters_fingerprint"]
+
 FONT_DIRS = (Path("/usr/share/fonts"),)
 FONT_PACKAGES = (
     "fonts-dejavu-core", "fonts-liberation", "fonts-noto-core", "fonts-noto-mono",

@@ -23,6 +23,10 @@ from keras import layers
 
 from helpers import config
 
+__all__ = ["load_source_model", "source_base", "model_card", "FEATURE_LAYER", "SOURCE_CLASSES",
+           "BLOCKS", "FILTERS", "build_source_cnn", "conv_block", "augmentation", "set_seed",
+           "TWIN_SEED", "TWIN_BATCHNORM", "PRETRAINED_BATCHNORM", "save_model_atomically"]
+
 BLOCKS = ("block1", "block2", "block3")
 FILTERS = (32, 64, 128)
 FEATURE_LAYER = "features"  # global average pooling: the 128-number summary of an image

@@ -19,6 +19,9 @@ import itertools
 import numpy as np
 from scipy import stats
 
+__all__ = ["paired", "describe", "bootstrap_interval", "bootstrap_means", "t_interval",
+           "sample_sd", "verdict", "holm", "benjamini_hochberg", "LEVEL", "EXACT_UP_TO"]
+
 LEVEL = 0.95
 EXACT_UP_TO = 7  # seeds: enumerate every resample up to here (7**7 = 823,543 resamples)
 

@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from helpers import applications
+from helpers import applications, probes
 
 
 def test_weight_file_names():
@@ -180,22 +180,9 @@ def test_write_image_folder_is_what_image_dataset_from_directory_reads(tmp_path,
         applications.write_image_folder(tmp_path / "bad", x, y[:3], near.class_names)
 
 
-def test_calibrated_copy_sets_batchnorm_statistics_and_leaves_the_original_alone():
-    import keras
-
-    inputs = keras.Input(shape=(8, 8, 3))
-    x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
-    x = keras.layers.BatchNormalization(name="bn")(x)
-    model = keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(x))
-    images = np.random.default_rng(0).normal(3.0, 2.0, (32, 8, 8, 3)).astype("float32")
-    before = [w.copy() for w in model.get_weights()]
-    twin = applications.calibrated_copy(model, images)
-    assert all(np.array_equal(a, b) for a, b in zip(model.get_weights(), before, strict=True))
-    assert np.array_equal(twin.get_layer("conv").get_weights()[0], model.get_layer("conv").get_weights()[0])
-    conv_out = np.asarray(keras.Model(model.input, model.get_layer("conv").output)(images))
-    mean = conv_out.reshape(-1, 4).mean(0)
-    assert np.allclose(twin.get_layer("bn").moving_mean.numpy(), mean, atol=1e-4)
-    assert np.allclose(model.get_layer("bn").moving_mean.numpy(), 0)
+def test_notebook_07s_copy_with_calibrated_statistics_is_the_one_in_probes():
+    """Notebook 07 calls applications.calibrated_copy: the same function as probes' (one definition)."""
+    assert applications.calibrated_copy is probes.calibrated_copy
 
 
 def test_probe_accuracy_reads_features_of_the_extractor():

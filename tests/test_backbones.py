@@ -11,7 +11,7 @@ import keras
 import numpy as np
 import pytest
 
-from helpers import applications, backbones, capstone, data, experiment, features
+from helpers import applications, backbones, capstone, config, data, experiment, features
 
 TINY = backbones.keras_application("MobileNetV2", 32, weights=None)   # the smallest it accepts
 
@@ -43,14 +43,16 @@ def test_source_cnn_is_what_notebook_06_has_always_used():
 
 @pytest.mark.parametrize("strategy", ["random_features", "feature_extraction"])
 def test_default_backbone_reproduces_the_committed_grid(strategy):
-    """The contenders that read the backbone, on a committed cell: every field the same."""
-    grid = experiment.load_results(experiment.COMMITTED_GRID)
-    p = grid["parameters"]
-    row = next(r for r in grid["rows"] if (r["task"], str(r["per_class"]), r["strategy"], r["seed"])
+    """The contenders that read the backbone, on a cell of a committed grid part made by the
+    current protocol: every field the same."""
+    part = experiment.load_results(config.COMMITTED_RESULTS_DIR / "grid-parts" / "far-1.json")
+    p = part["parameters"]
+    assert p["PROTOCOL"] == experiment.PROTOCOL
+    row = next(r for r in part["rows"] if (r["task"], str(r["per_class"]), r["strategy"], r["seed"])
                == ("far", "1", strategy, 0))
     new = experiment.run_cell(data.get_task("far"), strategy, 1, seed=0, batch_size=p["BATCH_SIZE"],
-                              step_limits=tuple(p["STEP_LIMITS"]), test_images=p["TEST_IMAGES"],
-                              val_images=p["VAL_IMAGES"], backbone=backbones.SOURCE_CNN)
+                              test_images=p["TEST_IMAGES"], val_images=p["VAL_IMAGES"],
+                              max_steps=p["MAX_STEPS"], backbone=backbones.SOURCE_CNN)
     assert {k: v for k, v in new.items() if k != "seconds"} == \
         {k: v for k, v in row.items() if k != "seconds"}
 
@@ -129,19 +131,21 @@ def test_every_contender_runs_on_an_imagenet_family_offline(monkeypatch):
     the same code path, the backbone's layers and blocks, rows that say which backbone ran."""
     monkeypatch.setenv("TLW_OFFLINE", "1")
     task = _tiny_task()
-    kw = dict(seed=0, steps=2, test_images=None, val_images=12, backbone=TINY)
-    rows = {s: experiment.run_cell(task, s, 2, learning_rates=(1e-3,) if s in ("scratch", "fine_tuning")
-                                   else None, **kw)
-            for s in experiment.STRATEGIES}
+    kw = dict(seed=0, max_steps=4, test_images=None, val_images=12, backbone=TINY,
+              augmentations=("none",))
+    own = {"scratch": {"learning_rate": (1e-3,)}, "fine_tuning": {"learning_rate": (1e-3,)},
+           "pixel_logreg": {"C": (0.1,)}}
+    rows = {s: experiment.run_cell(task, s, 2, own=own.get(s), **kw) for s in experiment.STRATEGIES}
     assert len({r["sample"] for r in rows.values()}) == 1
     for s, r in rows.items():
         assert 0 <= r["accuracy"] <= 1 and r["test_images"] == 12 and r["train_images"] == 6, s
         assert (r["backbone"], r["weights"]) == ("MobileNetV2", "random"), s
-    assert rows["feature_extraction"]["choice"] in TINY.feature_layers
-    assert rows["random_features"]["choice"] in TINY.feature_layers
-    assert rows["fine_tuning"]["choice"].startswith("top 2 blocks")
+    for s in ("feature_extraction", "random_features"):   # the backbone's layers, not the source's
+        assert rows[s]["menu_size"] == 2 * len(TINY.feature_layers)
+        assert {t["setting"]["layer"] for t in rows[s]["tried"]} == set(TINY.feature_layers)
+        assert rows[s]["setting"]["layer"] in TINY.feature_layers
     assert 0 < rows["fine_tuning"]["trainable_params"] < rows["scratch"]["trainable_params"]
-    again = experiment.run_cell(task, "fine_tuning", 2, learning_rates=(1e-3,), **kw)  # traced, reused
+    again = experiment.run_cell(task, "fine_tuning", 2, own=own["fine_tuning"], **kw)  # traced, reused
     assert {k: v for k, v in again.items() if k != "seconds"} == \
         {k: v for k, v in rows["fine_tuning"].items() if k != "seconds"}
 
@@ -195,17 +199,19 @@ def test_the_fixed_random_draw_is_calibrated_as_the_twins_are():
 
 
 def test_assessment_with_random_weights_calibrates_both_arms(monkeypatch):
+    """With random weights both arms are offered the same BatchNormalization menu: each seed's
+    sample (2 x 3 classes) calibrates a copy of the fixed draw and of that seed's twin."""
     monkeypatch.setenv("TLW_OFFLINE", "1")
     seen = []
-    original = backbones.KerasApplication.calibrated
+    original = features.calibrate_batchnorm
 
-    def spy(self, model, images):
+    def spy(model, images, *args, **kwargs):
         seen.append(len(images))
-        return original(self, model, images)
+        return original(model, images, *args, **kwargs)
 
-    monkeypatch.setattr(backbones.KerasApplication, "calibrated", spy)
+    monkeypatch.setattr(features, "calibrate_batchnorm", spy)
     found = capstone.assessment(_tiny_task(), TINY, budgets=[2], seeds=range(3), val_images=12,
                                 test_images=12)
-    assert seen == [6, 6, 6]                                   # each seed's sample: 2 × 3 classes
+    assert seen == [6] * 6
     assert [p["per_class"] for p in found] == [2] and found[0]["n"] == 3
     assert "random backbone (one fixed draw)" in capstone.format_assessment(found, "random")

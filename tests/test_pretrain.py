@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from scipy import stats as st
 
-from helpers import config, data, features, glyphs, models
+from helpers import config, data, glyphs, models, probes
 from helpers.tools import pretrain
 from helpers.tools.blocks import generated_block
 from helpers.tools.cli import build_parser
@@ -46,10 +46,10 @@ def test_held_out_choices_are_made_on_validation(source_model):
     accuracy) of either arm; only the test scores can move."""
     far = data.far_task()
     kw = dict(val_images=None, test_images=None, progress=False)
-    rows = features.transferability(source_model, far, [1], [0, 1], SMALL["layers"], **kw)
+    rows = probes.transferability(source_model, far, [1], [0, 1], SMALL["layers"], **kw)
     scrambled = copy.copy(far)
     scrambled.y_test = np.random.default_rng(0).permutation(far.y_test)
-    again = features.transferability(source_model, scrambled, [1], [0, 1], SMALL["layers"], **kw)
+    again = probes.transferability(source_model, scrambled, [1], [0, 1], SMALL["layers"], **kw)
     for a, b in zip(rows, again, strict=True):
         for arm in ("pretrained", "random"):
             assert [a[f"{arm}_{k}"] for k in ("layer", "batchnorm", "val")] == \
@@ -61,18 +61,18 @@ def test_both_arms_choose_from_menus_of_the_same_size(source_model):
     options, recomputed here by hand for the twin."""
     far = data.far_task()
     layers = SMALL["layers"]
-    (row,) = features.transferability(source_model, far, [1], [3], layers, val_images=None,
-                                      test_images=None, progress=False)
+    (row,) = probes.transferability(source_model, far, [1], [3], layers, val_images=None,
+                                    test_images=None, progress=False)
     assert row["pretrained_batchnorm"] in models.PRETRAINED_BATCHNORM
     assert row["random_batchnorm"] in models.TWIN_BATCHNORM
     x, y = data.few_shot(far.x_train, far.y_train, 1, seed=3)
-    twin = features.random_twin(source_model, 3)
-    calibrated = features.random_twin(source_model, 3, calibrate_on=x)
+    twin = probes.random_twin(source_model, 3)
+    calibrated = probes.random_twin(source_model, 3, calibrate_on=x)
     best = {}
     for option, net in zip(models.TWIN_BATCHNORM, (twin, calibrated), strict=True):
-        train = features.layer_features(net, layers, x)
-        val = features.layer_features(net, layers, far.x_val)
-        best[option] = max(features.probe(train[k], y, val[k], far.y_val, 3)[1] for k in layers)
+        train = probes.layer_features(net, layers, x)
+        val = probes.layer_features(net, layers, far.x_val)
+        best[option] = max(probes.probe(train[k], y, val[k], far.y_val, 3)[1] for k in layers)
     assert row["random_val"] == pytest.approx(max(best.values()))
     assert best[row["random_batchnorm"]] == pytest.approx(max(best.values()))
 

@@ -93,6 +93,8 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, batch_size: int = 32
     if strategy in NETWORKS:
         backbone.check_images(task.x_train.shape[1:])
     flips = task.meta.get("flip_preserves_label", True)
+    if "layer" in menus.OWN_SETTINGS[strategy] and "layer" not in (own or {}):
+        own = dict(own or {}, layer=tuple(backbone.feature_layers))   # this backbone's layers
     menu = menus.menu(strategy, flips, own, augmentations)
     x, y = data.few_shot(task.x_train, task.y_train, sample_budget(task, per_class), seed=seed)
     val = (task.x_val[:val_images], task.y_val[:val_images])

@@ -8,7 +8,7 @@ learner loads the result with ``helpers.models.load_source_model()``.
 - :func:`pretrain_source_model`: the recipe (4 epochs, Adam with a cosine-decayed learning rate
   from 2e-3, label smoothing 0.1, batch 128, shifts of up to 8%), saved with its card;
 - :func:`assess_card`: the card's transferability assessment, pretrained features against the
-  random-weight control (``features.transferability``) on the three targets, twice:
+  random-weight control (``probes.transferability``) on the three targets, twice:
   ``transferability_on_validation`` (choices on one half of each target's validation split,
   scores on the other: the numbers the recipe was chosen on) and ``transferability_on_test``
   (choices on the whole validation split, scores on the test split, read once: held out from
@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-from helpers import config, data, features, glyphs, models, stats
+from helpers import config, data, features, glyphs, models, probes, stats
 
 PRETRAIN_EPOCHS = 4
 PRETRAIN_SEED = 0
@@ -262,7 +262,7 @@ def assess(model, split: str, tasks=ASSESS_TASKS, budgets=ASSESS_BUDGETS, seeds=
            layers=ASSESS_LAYERS, progress: bool = True) -> dict:
     """The transferability assessment of a source model: {task: {budget: cell}}, each cell the
     paired comparison over ``seeds`` samples of pretrained against random-weight probe accuracy
-    (``features.transferability``: equal menus, every choice on validation), with its p and
+    (``probes.transferability``: equal menus, every choice on validation), with its p and
     the multiplicity corrections over the table's cells.
 
     ``split="validation"``: choices on one half of each target's validation split, scores on
@@ -271,8 +271,8 @@ def assess(model, split: str, tasks=ASSESS_TASKS, budgets=ASSESS_BUDGETS, seeds=
     out = {}
     for name in tasks:
         task = _target(name, split)
-        rows = features.transferability(model, task, budgets, range(seeds), layers,
-                                        val_images=None, test_images=None, progress=progress)
+        rows = probes.transferability(model, task, budgets, range(seeds), layers,
+                                      val_images=None, test_images=None, progress=progress)
         out[name] = {str(b): _cell([r for r in rows if r["per_class"] == b]) for b in budgets}
     return correct_for_multiplicity(out)
 
@@ -354,7 +354,7 @@ def assess_card(model, card: dict, before: Path | None = None, seeds: int = ASSE
     card["transferability_on_test"] = test
     card["assessment"] = {
         "targets": list(ASSESS_TASKS), "labels_per_class": list(ASSESS_BUDGETS),
-        "seeds": seeds, "layers": list(ASSESS_LAYERS), "probe_c": list(features.PROBE_C),
+        "seeds": seeds, "layers": list(ASSESS_LAYERS), "probe_c": list(probes.PROBE_C),
         "pretrained_batchnorm": list(models.PRETRAINED_BATCHNORM),
         "random_batchnorm": list(models.TWIN_BATCHNORM), "twin_seed": f"{models.TWIN_SEED} + seed",
         "held_out": "transferability_on_test",
