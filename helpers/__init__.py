@@ -19,6 +19,7 @@ _logging.getLogger("tensorflow").addFilter(
     lambda record: "triggered tf.function retracing" not in record.getMessage())
 
 __version__ = "0.1.0"
+__all__ = ["__version__"]  # the submodules are the public face: from helpers import freezing
 
 # Keras 3.15 warns that fit's default shuffle=True is ignored for a tf.data pipeline on every
 # fit call; the course's pipelines shuffle themselves (notebook 04 shows where).

@@ -1,12 +1,13 @@
 """helpers.own_images: folders of the learner's images checked, described and loaded, offline."""
 
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from helpers import own_images
+from helpers import image_folder, own_images
 from helpers.own_images import FolderError, choose_backbone, describe, load_task, scan_folder
 
 
@@ -141,13 +142,20 @@ def test_describe_lists_twenty_skips_and_counts_the_rest(tmp_path):
     assert "note19.txt" in text and "note20.txt" not in text and "and 5 more" in text
 
 
-def test_unreadable_file_is_skipped(tmp_path):
+def test_unreadable_file_is_skipped(tmp_path, monkeypatch):
     root = _folder(tmp_path / "imgs", {"a": 3, "b": 3})
     locked = _png(root / "a" / "locked.png")
     locked.chmod(0)
     try:
-        if os.access(locked, os.R_OK):
-            pytest.skip("running as root: chmod 000 does not stop reading")
+        if os.access(locked, os.R_OK):   # root reads through chmod 000: refuse it as the OS would
+            real_open = image_folder.Image.open
+
+            def refusing_open(path, *args, **kwargs):
+                if Path(path) == locked:
+                    raise PermissionError(13, "Permission denied", str(path))
+                return real_open(path, *args, **kwargs)
+
+            monkeypatch.setattr(image_folder.Image, "open", refusing_open)
         report = scan_folder(root)
         assert (locked, "unreadable (permission)") in report.skipped
     finally:

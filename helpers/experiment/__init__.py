@@ -23,9 +23,14 @@ The modules: ``menus`` (what is tuned), ``training`` (how long), ``contenders`` 
 verdicts), ``reports`` (tables and plots).
 """
 
+from helpers.experiment import analysis, cells, contenders, menus, reports, training
 from helpers.experiment.analysis import *  # noqa: F403
 from helpers.experiment.cells import *  # noqa: F403
 from helpers.experiment.contenders import *  # noqa: F403
 from helpers.experiment.menus import *  # noqa: F403
 from helpers.experiment.reports import *  # noqa: F403
 from helpers.experiment.training import *  # noqa: F403
+
+# the package's public face: what its six modules offer, under one name each
+__all__ = [*analysis.__all__, *cells.__all__, *contenders.__all__, *menus.__all__,
+           *reports.__all__, *training.__all__]
