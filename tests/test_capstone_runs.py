@@ -76,8 +76,12 @@ def test_notebook_08_runs_on_a_folder_of_pngs_and_names_the_skipped_files(tmp_pa
 def test_photos_offline_through_the_command_say_no_pretraining_was_measured(tmp_path):
     folder = _photo_folder(tmp_path / "photos")
     out = tmp_path / "report"
+    # One seed: what is checked here (random weights offline, said in the recommendation, the
+    # export, no download) does not depend on the seeds, and each seed costs a full learning
+    # curve of MobileNetV2 runs. That random weights never yield a verdict on pretraining, at any
+    # verdict the seeds allow, is test_capstone.py's test_random_weights_give_no_verdict_on_pretraining.
     done = subprocess.run([sys.executable, "-m", "helpers", "assess", str(folder), "--budgets", "1",
-                           "--seeds", "3", "--max-steps", "10", "--out", str(out), "--quiet"],
+                           "--seeds", "1", "--max-steps", "10", "--out", str(out), "--quiet"],
                           cwd=ROOT, env=_env(tmp_path), capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
     report = (out / "report.md").read_text()

@@ -20,9 +20,19 @@ SMALL = dict(tasks=("far",), budgets=(1,), seeds=2, layers=("block2_pool", "feat
              progress=False)
 
 
+def _smaller_far(monkeypatch, images: int = 100):
+    """The far target with its validation and test splits cut to ``images`` each (its training
+    split, where the few-shot samples come from, whole), wherever the assessment asks for it."""
+    far = copy.copy(data.far_task())
+    far.x_val, far.y_val = far.x_val[:images], far.y_val[:images]
+    far.x_test, far.y_test = far.x_test[:images], far.y_test[:images]
+    monkeypatch.setattr(data, "far_task", lambda: far)
+    return far
+
+
 def test_validation_assessment_never_reads_the_test_split(source_model, monkeypatch):
+    far = _smaller_far(monkeypatch)
     before = pretrain.assess_on_validation(source_model, **SMALL)
-    far = data.far_task()
     monkeypatch.setattr(far, "y_test", np.random.default_rng(0).permutation(far.y_test))
     monkeypatch.setattr(far, "x_test", np.zeros_like(far.x_test))
     assert pretrain.assess_on_validation(source_model, **SMALL) == before
@@ -41,10 +51,10 @@ def test_the_two_assessments_split_the_data_as_documented():
         pretrain._target("far", "train")
 
 
-def test_held_out_choices_are_made_on_validation(source_model):
+def test_held_out_choices_are_made_on_validation(source_model, monkeypatch):
     """Scrambling the test labels changes no choice (layer, BatchNormalization option, validation
     accuracy) of either arm; only the test scores can move."""
-    far = data.far_task()
+    far = _smaller_far(monkeypatch)
     kw = dict(val_images=None, test_images=None, progress=False)
     rows = probes.transferability(source_model, far, [1], [0, 1], SMALL["layers"], **kw)
     scrambled = copy.copy(far)
@@ -193,8 +203,12 @@ def test_assess_only_rewrites_the_card_and_measures_the_leak_check(tmp_path, mon
     """``pretrain --assess-only`` on a copy of the shipped model: both assessments and, with a
     model from before, the leak check; the model file itself is untouched."""
     monkeypatch.setattr(pretrain, "ASSESS_TASKS", ("far",))
-    monkeypatch.setattr(pretrain, "ASSESS_BUDGETS", (1, 2))
+    # one budget for the card and the leak check alike: the leak check reads its "after" cells
+    # from the card's assessment, so its budgets must be among the card's
+    monkeypatch.setattr(pretrain, "ASSESS_BUDGETS", (1,))
+    monkeypatch.setattr(pretrain, "LEAK_BUDGETS", (1,))
     monkeypatch.setattr(pretrain, "ASSESS_LAYERS", ("features",))
+    _smaller_far(monkeypatch)
     path = tmp_path / "source_cnn.keras"
     shutil.copy(config.SOURCE_MODEL_PATH, path)
     card = json.loads(config.SOURCE_MODEL_CARD.read_text())
