@@ -9,11 +9,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from pages import CHROMIUM, page_from_disk
 
 from helpers import quiz
 from helpers.tools import book
 
-CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parent.parent / "build" / "test-artifacts"
 
 NOTEBOOK_PATHS = sorted(book.config.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
@@ -210,36 +210,24 @@ def test_book_has_every_notebook_figures_and_live_quizzes(built, course_run):
 @pytest.mark.browser
 def test_reader_answers_a_quiz_in_chromium(built):
     """Open a page from disk (no server, no kernel), answer wrong, then right."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs the Debian package chromium")
-    from playwright.sync_api import sync_playwright
-
     page_path = built["index"].parent / "03_feature_extraction.html"
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(page_path.as_uri())
-            root = page.locator(".tlw-book-quiz").first
-            root.wait_for()
-            data = json.loads(root.locator("script.tlw-quiz-data").text_content())
-            q_index, q = next((i, q) for i, q in enumerate(data["questions"]) if q["type"] == "single")
-            box = root.locator(".tlw-q").nth(q_index)
-            wrong = next(i for i, o in enumerate(q["options"]) if not o["correct"])
-            right = next(i for i, o in enumerate(q["options"]) if o["correct"])
-            box.locator("input").nth(wrong).check()
-            box.locator("button.tlw-check").click()
-            feedback = box.locator(".tlw-feedback")
-            assert "Not yet" in feedback.inner_text()
-            assert q["options"][wrong]["why"][:40] in feedback.inner_text()
-            box.locator("input").nth(right).check()
-            box.locator("button.tlw-check").click()
-            assert "Right!" in feedback.inner_text()
-            assert q["options"][right]["why"][:40] in feedback.inner_text()
-            ARTIFACTS.mkdir(parents=True, exist_ok=True)
-            box.screenshot(path=str(ARTIFACTS / "book_quiz.png"))
-            assert not errors, errors
-        finally:
-            browser.close()
+    with page_from_disk(page_path) as (page, errors):
+        root = page.locator(".tlw-book-quiz").first
+        root.wait_for()
+        data = json.loads(root.locator("script.tlw-quiz-data").text_content())
+        q_index, q = next((i, q) for i, q in enumerate(data["questions"]) if q["type"] == "single")
+        box = root.locator(".tlw-q").nth(q_index)
+        wrong = next(i for i, o in enumerate(q["options"]) if not o["correct"])
+        right = next(i for i, o in enumerate(q["options"]) if o["correct"])
+        box.locator("input").nth(wrong).check()
+        box.locator("button.tlw-check").click()
+        feedback = box.locator(".tlw-feedback")
+        assert "Not yet" in feedback.inner_text()
+        assert q["options"][wrong]["why"][:40] in feedback.inner_text()
+        box.locator("input").nth(right).check()
+        box.locator("button.tlw-check").click()
+        assert "Right!" in feedback.inner_text()
+        assert q["options"][right]["why"][:40] in feedback.inner_text()
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        box.screenshot(path=str(ARTIFACTS / "book_quiz.png"))
+        assert not errors, errors

@@ -8,14 +8,11 @@ One page, one browser launch: a few seconds.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from pages import page_from_disk
 
 from helpers import quiz
 from helpers.tools import book
-
-CHROMIUM = "/usr/bin/chromium"
 
 pytestmark = pytest.mark.browser
 
@@ -71,37 +68,25 @@ def _answer(box, q: quiz.Question, answer) -> None:
 
 
 def test_the_books_checker_grades_as_quiz_grade(tmp_path):
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is missing: `make test` installs the Debian package chromium")
-    from playwright.sync_api import sync_playwright
-
     page_file = tmp_path / "quiz.html"
     page_file.write_text("<!doctype html><html><head><meta charset='utf-8'></head><body>"
                          + book.quiz_html(quiz.quiz_data(QUESTIONS, "02_x", "Quiz"), "q")
                          + "</body></html>", encoding="utf-8")
     by_id = {q.id: (n, q) for n, q in enumerate(QUESTIONS)}
     seen, expected = [], []
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            errors = []
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.goto(page_file.as_uri())
-            page.locator(".tlw-book-quiz[data-ready]").wait_for()
-            for qid, answer in ANSWERS:
-                n, q = by_id[qid]
-                box = page.locator(".tlw-q").nth(n)
-                _answer(box, q, answer)
-                box.locator("button.tlw-check").click()
-                feedback = box.locator(".tlw-feedback")
-                seen.append((qid, answer, "tlw-right" in feedback.get_attribute("class"),
-                             feedback.locator("div").all_text_contents()))
-                verdict = quiz.grade(q, answer)
-                expected.append((qid, answer, verdict.correct, verdict.feedback))
-            assert not errors, errors
-        finally:
-            browser.close()
+    with page_from_disk(page_file) as (page, errors):
+        page.locator(".tlw-book-quiz[data-ready]").wait_for()
+        for qid, answer in ANSWERS:
+            n, q = by_id[qid]
+            box = page.locator(".tlw-q").nth(n)
+            _answer(box, q, answer)
+            box.locator("button.tlw-check").click()
+            feedback = box.locator(".tlw-feedback")
+            seen.append((qid, answer, "tlw-right" in feedback.get_attribute("class"),
+                         feedback.locator("div").all_text_contents()))
+            verdict = quiz.grade(q, answer)
+            expected.append((qid, answer, verdict.correct, verdict.feedback))
+        assert not errors, errors
     assert seen == expected
     # the cases mean something: some right, some wrong, and the empty answers only ask for one
     assert {right for _, _, right, _ in seen} == {True, False}

@@ -4,30 +4,14 @@ README's table, the Dask fan-out."""
 import json
 
 import pytest
+from grid_rows import cell_rows
 
 from helpers import data, experiment
 from helpers.experiment import menus
 from helpers.tools import grid
 from helpers.tools.cli import main
 
-TEST = {"pixel_logreg": [0.70, 0.71, 0.69, 0.72, 0.70],
-        "random_features": [0.60, 0.62, 0.61, 0.60, 0.63],
-        "scratch": [0.75, 0.74, 0.76, 0.73, 0.75],
-        "feature_extraction": [0.80, 0.82, 0.81, 0.80, 0.83],
-        "fine_tuning": [0.78, 0.80, 0.79, 0.77, 0.79]}
-VAL = {"pixel_logreg": 0.70, "random_features": 0.6, "scratch": 0.77,
-       "feature_extraction": 0.79, "fine_tuning": 0.81}
-
-
-def _rows(task="near", budget=5):
-    """Five seeds of every contender in one cell (validation ranks fine-tuning first among
-    transfer, scratch first among controls), every network fitted."""
-    return [{"task": task, "per_class": budget, "strategy": s, "seed": seed, "accuracy": acc,
-             "macro_f1": acc, "train_accuracy": 1.0, "val_accuracy": VAL[s], "seconds": 1.0,
-             "trainable_params": 10, "steps": 300 if s in experiment.NETWORKS else 0,
-             "fitted": True, "under_fit": False, "choice": "x", "test_images": 4000,
-             "val_images": 500, "sample": f"{task}{budget}s{seed}"}
-            for s, accs in TEST.items() for seed, acc in enumerate(accs)]
+_rows = cell_rows
 
 
 def _save(path, rows, **params):

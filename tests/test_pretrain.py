@@ -64,6 +64,9 @@ def test_held_out_choices_are_made_on_validation(source_model, monkeypatch):
         for arm in ("pretrained", "random"):
             assert [a[f"{arm}_{k}"] for k in ("layer", "batchnorm", "val")] == \
                    [b[f"{arm}_{k}"] for k in ("layer", "batchnorm", "val")]
+    # the scrambled labels did reach the scoring: some test score moved
+    assert any(a[f"{arm}_test"] != b[f"{arm}_test"] for a, b in zip(rows, again, strict=True)
+               for arm in ("pretrained", "random"))
 
 
 def test_both_arms_choose_from_menus_of_the_same_size(source_model):
