@@ -5,6 +5,7 @@ contender end to end with random weights, offline, without downloading anything.
 checks which contender wins.
 """
 
+import collections
 import random
 
 import keras
@@ -206,12 +207,16 @@ def test_assessment_with_random_weights_calibrates_both_arms(monkeypatch):
     original = features.calibrate_batchnorm
 
     def spy(model, images, *args, **kwargs):
-        seen.append(len(images))
+        # the learned weights say which network this is (calibration moves only the statistics)
+        weights = b"".join(np.asarray(w).tobytes() for w in model.trainable_weights)
+        seen.append((len(images), hash(weights)))
         return original(model, images, *args, **kwargs)
 
     monkeypatch.setattr(features, "calibrate_batchnorm", spy)
     found = capstone.assessment(_tiny_task(), TINY, budgets=[2], seeds=range(3), val_images=12,
                                 test_images=12)
-    assert seen == [6] * 6
+    assert [n for n, _ in seen] == [6] * 6
+    # both arms: the fixed draw three times (once per seed), and three different twins
+    assert sorted(collections.Counter(w for _, w in seen).values()) == [1, 1, 1, 3]
     assert [p["per_class"] for p in found] == [2] and found[0]["n"] == 3
     assert "random backbone (one fixed draw)" in capstone.format_assessment(found, "random")
