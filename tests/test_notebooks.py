@@ -76,6 +76,21 @@ def test_no_hand_written_results_in_question_banks():
                 assert not hits, f"{name}/{q.id}: hand-written result figures {hits} in {text[:80]!r}"
 
 
+def test_a_training_accuracy_named_in_prose_is_the_fit_level():
+    """The scanner lets "N% training accuracy" through as a setting: it must then be the training
+    rule's level (``experiment.FIT_LEVEL``), never a result written by hand."""
+    from helpers import experiment, quiz
+
+    level = round(experiment.FIT_LEVEL * 100)
+    texts = [c.source for p in NOTEBOOKS for c in _nb(p).cells if c.cell_type == "markdown"]
+    texts += [t for bank in quiz.all_banks().values() for q in bank
+              for t in [q.text, q.why] + [x for o in q.options for x in (o.text, o.why)]]
+    texts.append((ROOT / "README.md").read_text())
+    named = [int(float(m.group(1))) for t in texts
+             for m in re.finditer(r"(\d+(?:\.\d+)?)\s*%\s*training\s+accuracy", t, re.I)]
+    assert named and set(named) == {level}, named
+
+
 def test_no_hand_written_results_in_readme_outside_generated_blocks():
     text = re.sub(r"<!-- BEGIN GENERATED.*?<!-- END GENERATED \w+ -->", "",
                   (ROOT / "README.md").read_text(), flags=re.S)
