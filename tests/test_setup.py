@@ -89,9 +89,11 @@ def test_every_imported_package_is_declared_where_it_is_needed():
     allowed["teach"] = allowed["runtime"] | _names(EXTRAS["teach"])
     allowed["test"] = allowed["teach"] | _names(EXTRAS["test"])
     providers = md.packages_distributions()
+    local = {p.stem for p in (ROOT / "tests").glob("*.py")}  # the tests' shared helpers, e.g. pages
     missing = {}
     for group, texts in sources.items():
-        for module in sorted(set().union(*map(_imports, texts))):
+        imported = set().union(*map(_imports, texts)) - (local if group == "test" else set())
+        for module in sorted(imported):
             dists = {_name(d) for d in providers.get(module, [])}
             if not dists & allowed[group]:
                 missing[module] = (group, sorted(dists) or "not installed")
