@@ -127,28 +127,42 @@ def test_imagenet_weights_offline_fall_back_to_random_without_waiting(monkeypatc
 
 
 @pytest.mark.slow
-def test_every_contender_runs_on_an_imagenet_family_offline(monkeypatch):
-    """Notebook 06's five contenders on a tiny colour task with MobileNetV2 (random weights):
-    the same code path, the backbone's layers and blocks, rows that say which backbone ran."""
+def test_fine_tuning_on_an_imagenet_family_reuses_its_traced_model(monkeypatch):
+    """Fine-tuning on a tiny colour task with MobileNetV2 (random weights): a row that says which
+    backbone ran, and a second run on the kept, traced model gives the same row. (Every contender
+    on this family, its layers and its parameter counts: test_capstone_runs.py's photos test.)"""
     monkeypatch.setenv("TLW_OFFLINE", "1")
     task = _tiny_task()
     kw = dict(seed=0, max_steps=4, test_images=None, val_images=12, backbone=TINY,
-              augmentations=("none",))
-    own = {"scratch": {"learning_rate": (1e-3,)}, "fine_tuning": {"learning_rate": (1e-3,)},
-           "pixel_logreg": {"C": (0.1,)}}
-    rows = {s: experiment.run_cell(task, s, 2, own=own.get(s), **kw) for s in experiment.STRATEGIES}
-    assert len({r["sample"] for r in rows.values()}) == 1
-    for s, r in rows.items():
-        assert 0 <= r["accuracy"] <= 1 and r["test_images"] == 12 and r["train_images"] == 6, s
-        assert (r["backbone"], r["weights"]) == ("MobileNetV2", "random"), s
-    for s in ("feature_extraction", "random_features"):   # the backbone's layers, not the source's
-        assert rows[s]["menu_size"] == 2 * len(TINY.feature_layers)
-        assert {t["setting"]["layer"] for t in rows[s]["tried"]} == set(TINY.feature_layers)
-        assert rows[s]["setting"]["layer"] in TINY.feature_layers
-    assert 0 < rows["fine_tuning"]["trainable_params"] < rows["scratch"]["trainable_params"]
-    again = experiment.run_cell(task, "fine_tuning", 2, own=own["fine_tuning"], **kw)  # traced, reused
+              augmentations=("none",), own={"learning_rate": (1e-3,)})
+    first = experiment.run_cell(task, "fine_tuning", 2, **kw)
+    assert 0 <= first["accuracy"] <= 1 and first["test_images"] == 12 and first["train_images"] == 6
+    assert (first["backbone"], first["weights"]) == ("MobileNetV2", "random")
+    assert 0 < first["trainable_params"]
+    again = experiment.run_cell(task, "fine_tuning", 2, **kw)   # traced, reused
     assert {k: v for k, v in again.items() if k != "seconds"} == \
-        {k: v for k, v in rows["fine_tuning"].items() if k != "seconds"}
+        {k: v for k, v in first.items() if k != "seconds"}
+
+
+def test_frozen_contenders_choose_among_the_backbones_own_layers(monkeypatch):
+    """Without a layer list of its own, a frozen contender's menu is the backbone's layers (×
+    BatchNormalization kept or calibrated), and each setting reaches the trainer with the backbone."""
+    seen = []
+
+    def trainer(task, x, y, val, setting, seed, batch_size, pretrained_weights, backbone, max_steps):
+        seen.append((setting["layer"], setting["batchnorm"], backbone))
+        return (lambda images: np.zeros(len(images), int)), dict(
+            val_accuracy=0.5, fitted=True, under_fit=False, steps=1, trainable_params=3, trained={})
+
+    monkeypatch.setattr(experiment.contenders, "fixed_features", trainer)
+    for strategy in ("feature_extraction", "random_features"):
+        seen.clear()
+        row = experiment.run_cell(_tiny_task(), strategy, 2, test_images=None, val_images=12,
+                                  backbone=TINY, augmentations=("none",))
+        assert row["menu_size"] == len(seen) == 2 * len(TINY.feature_layers)
+        assert {layer for layer, _, _ in seen} == set(TINY.feature_layers) != {"features"}
+        assert {bn for _, bn, _ in seen} == {"kept", "calibrated"}
+        assert all(b is TINY for _, _, b in seen) and row["setting"]["layer"] in TINY.feature_layers
 
 
 def test_imagenet_weights_from_keras_cache_load_offline(monkeypatch, tmp_path):

@@ -6,6 +6,7 @@ MobileNetV2 and no ImageNet weights (random weights, an empty Keras cache). Each
 process, as a learner would start it. No test checks who wins.
 """
 
+import json
 import os
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import nbformat
 import numpy as np
 import pytest
 from PIL import Image
+
+from helpers import backbones, experiment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,3 +95,13 @@ def test_photos_offline_through_the_command_say_no_pretraining_was_measured(tmp_
         assert claim not in advice, claim
     assert (out / "model" / "saved_model.pb").is_file()
     assert not list((tmp_path / "keras-home").rglob("*.h5"))          # nothing was downloaded
+    # every contender of notebook 06 ran on the ImageNet family's code path, its rows kept
+    rows = {r["strategy"]: r for r in json.loads((out / "results.json").read_text())["rows"]}
+    assert set(rows) == set(experiment.STRATEGIES)
+    layers = backbones.keras_application("MobileNetV2", 96, weights=None).feature_layers
+    for s, r in rows.items():
+        assert (r["backbone"], r["weights"], r["per_class"]) == ("MobileNetV2", "random", 1), s
+    assert len({r["menu_size"] for r in rows.values()}) == 1      # the capstone's menus: one size
+    for s in ("feature_extraction", "random_features"):
+        assert rows[s]["setting"]["layer"] in layers, s
+    assert 0 < rows["fine_tuning"]["trainable_params"] < rows["scratch"]["trainable_params"]

@@ -107,8 +107,9 @@ def _nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
-def test_generate_and_autograde_a_right_and_a_wrong_submission(tmp_path):
-    """The real nbgrader: a right submission gets every point, a wrong one none."""
+def test_generate_and_autograde_a_submission_with_a_right_and_a_wrong_answer(tmp_path):
+    """The real nbgrader: in one submission, the right answer gets its check's points and the
+    wrong one none. (One submission, not two: each autograde runs the whole notebook.)"""
     pytest.importorskip("nbgrader", reason="nbgrader is one of the course's pinned dependencies")
     source = config.NOTEBOOKS_DIR / "00_welcome.ipynb"
     course = tmp_path / "course"
@@ -120,30 +121,28 @@ def test_generate_and_autograde_a_right_and_a_wrong_submission(tmp_path):
                if c.metadata.get("nbgrader", {}).get("solution")]
     assert answers and all("raise NotImplementedError" in student_nb.cells[i].source for i in answers)
     assert all("BEGIN SOLUTION" not in c.source for c in student_nb.cells)
+    assert all("HIDDEN TESTS" not in c.source for c in student_nb.cells)   # removed for students
+    checks = [student_nb.cells[i + 1].metadata["nbgrader"] for i in answers]
+    assert all(c.get("grade") and c.get("locked") for c in checks)
 
     solved = grading.nbgrader_version(source)
-    right = {i: solved.cells[i].source.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION", "")
-             for i in answers}
-    assert all("HIDDEN TESTS" not in c.source for c in student_nb.cells)   # removed for students
-    # wrong: a balanced sample, but of test images (only the hidden test catches it);
-    # the features of other images
-    wrong = {answers[0]: "x_small, y_small = data.few_shot(far.x_test, far.y_test, 3, seed=SEED)",
-             answers[1]: "feats = base.predict(near.x_test[100:200], verbose=0)"}
-    grading.copy_submission(released, course, "right", right)
-    grading.copy_submission(released, course, "wrong", wrong)
+    right = solved.cells[answers[1]].source.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION", "")
+    # wrong: a balanced sample, but of test images (only the hidden test catches it)
+    wrong = "x_small, y_small = data.few_shot(far.x_test, far.y_test, 3, seed=SEED)"
+    grading.copy_submission(released, course, "student", {answers[0]: wrong, answers[1]: right})
     _nbgrader(course, "autograde", "00_welcome", "--create", "--force")
 
     from nbgrader.api import Gradebook
 
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
-        scores = {s: gb.find_submission("00_welcome", s).score for s in ("right", "wrong")}
-        max_score = gb.find_assignment("00_welcome").max_score
-    assert max_score == len(answers) == 2
-    assert scores == {"right": max_score, "wrong": 0}
-    graded = nbformat.read(course / "autograded" / "wrong" / "00_welcome" / "00_welcome.ipynb", 4)
+        graded = gb.find_submission_notebook("00_welcome", "00_welcome", "student")
+        scores = {g.name: (g.score, g.max_score) for g in graded.grades}
+        assert gb.find_assignment("00_welcome").max_score == len(answers) == 2
+    assert scores == {checks[0]["grade_id"]: (0, 1), checks[1]["grade_id"]: (1, 1)}
+    graded = nbformat.read(course / "autograded" / "student" / "00_welcome" / "00_welcome.ipynb", 4)
     errors = [o for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
-    assert {e["ename"] for e in errors} == {"AssertionError"}
-    assert any("far.x_test is kept for scoring" in e["evalue"] for e in errors)  # the hidden test
+    assert {e["ename"] for e in errors} == {"AssertionError"} and len(errors) == 1
+    assert "far.x_test is kept for scoring" in errors[0]["evalue"]   # the hidden test
 
 
 def test_generated_config_uses_only_options_nbgrader_reads(tmp_path, caplog):

@@ -9,7 +9,7 @@ features against the same network with random weights, paired over seeds); the l
 ``experiment.run_cell``); the fair comparison with paired intervals; the recommendation in words;
 the images the chosen model gets most wrong; and the chosen model, exported with
 ``model.export``. Everything lands in ``--out`` (``build/assess`` by default): ``report.md``,
-the plots, and ``model/``.
+the plots, every run's row in ``results.json`` (notebook 06's format), and ``model/``.
 
 ``--out`` is only ever replaced when it is missing, empty, or an earlier report of this command
 (every report folder carries the marker file ``.tlw-assess-report``): any other folder, and one
@@ -189,7 +189,7 @@ def main(args) -> int:
         return 2
     _replace_folder(tmp, out)
     print(text)
-    print(f"wrote {out / 'report.md'}, its plots and the exported model {out / 'model'}")
+    print(f"wrote {out / 'report.md'}, its plots, results.json and the exported model {out / 'model'}")
     return 0
 
 
@@ -339,6 +339,9 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     model.export(out / "model", verbose=False)
     (out / "model" / "class_names.txt").write_text("\n".join(task.class_names) + "\n")
 
+    experiment.save_results(out / "results.json", rows, {
+        "image_dir": str(report.root), "backbone": net.name, "weights": net.weights_label,
+        "budgets": budgets, "seeds": seeds, "seed": seed, "max_steps": max_steps})
     summary = experiment.aggregate(rows)
     names = capstone.display_labels(net.weights_label)
     lines = [
@@ -370,7 +373,9 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
               capstone.format_assessment(assessed, net.weights_label, task=task), "",
               "## Learning curve", "",
               "Test accuracy, mean ± standard deviation over the seeds, every contender of "
-              "notebook 06 on the same samples (the choices within each made on validation).", "",
+              "notebook 06 on the same samples (the choices within each made on validation). "
+              "Every run's row (the settings tried and chosen, steps, validation and test "
+              "accuracy) is in `results.json`, in notebook 06's format.", "",
               _table([{"labels/class": s["per_class"], "contender": names[s["strategy"]],
                        "test accuracy": f"{s['accuracy_mean']:.3f} ± {s.get('accuracy_sd', 0.0):.3f}",
                        "validation accuracy": f"{s['val_accuracy_mean']:.3f}", "seeds": s["seeds"]}
