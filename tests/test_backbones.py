@@ -127,10 +127,11 @@ def test_imagenet_weights_offline_fall_back_to_random_without_waiting(monkeypatc
 
 
 @pytest.mark.slow
-def test_fine_tuning_on_an_imagenet_family_reuses_its_traced_model(monkeypatch):
+def test_fine_tuning_and_frozen_features_on_an_imagenet_family(monkeypatch):
     """Fine-tuning on a tiny colour task with MobileNetV2 (random weights): a row that says which
-    backbone ran, and a second run on the kept, traced model gives the same row. (Every contender
-    on this family, its layers and its parameter counts: test_capstone_runs.py's photos test.)"""
+    backbone ran, and a second run on the kept, traced model gives the same row; frozen features
+    at another of its layers, calibrated. (Every contender on this family, in one sample, and
+    their parameter counts: test_capstone_runs.py's photos test.)"""
     monkeypatch.setenv("TLW_OFFLINE", "1")
     task = _tiny_task()
     kw = dict(seed=0, max_steps=4, test_images=None, val_images=12, backbone=TINY,
@@ -142,6 +143,12 @@ def test_fine_tuning_on_an_imagenet_family_reuses_its_traced_model(monkeypatch):
     again = experiment.run_cell(task, "fine_tuning", 2, **kw)   # traced, reused
     assert {k: v for k, v in again.items() if k != "seconds"} == \
         {k: v for k, v in first.items() if k != "seconds"}
+    # frozen features at one of the family's own layers, BatchNormalization calibrated
+    layer = next(name for name in TINY.feature_layers if name != "features")
+    kw["own"] = {"layer": (layer,), "batchnorm": ("calibrated",)}
+    frozen = experiment.run_cell(task, "feature_extraction", 2, **kw)
+    assert frozen["setting"]["layer"] == layer and frozen["backbone"] == "MobileNetV2"
+    assert 0 <= frozen["accuracy"] <= 1 and frozen["sample"] == first["sample"]
 
 
 def test_frozen_contenders_choose_among_the_backbones_own_layers(monkeypatch):

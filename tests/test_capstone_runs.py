@@ -96,12 +96,18 @@ def test_photos_offline_through_the_command_say_no_pretraining_was_measured(tmp_
     assert (out / "model" / "saved_model.pb").is_file()
     assert not list((tmp_path / "keras-home").rglob("*.h5"))          # nothing was downloaded
     # every contender of notebook 06 ran on the ImageNet family's code path, its rows kept
-    rows = {r["strategy"]: r for r in json.loads((out / "results.json").read_text())["rows"]}
-    assert set(rows) == set(experiment.STRATEGIES)
+    kept = json.loads((out / "results.json").read_text())
+    rows = {r["strategy"]: r for r in kept["rows"]}
+    assert len(kept["rows"]) == len(rows) and set(rows) == set(experiment.STRATEGIES)
+    assert len({r["sample"] for r in rows.values()}) == 1          # one sample, every contender
     layers = backbones.keras_application("MobileNetV2", 96, weights=None).feature_layers
     for s, r in rows.items():
-        assert (r["backbone"], r["weights"], r["per_class"]) == ("MobileNetV2", "random", 1), s
+        assert (r["backbone"], r["weights"], r["per_class"], r["train_images"]) == \
+            ("MobileNetV2", "random", 1, 2), s
+        assert 0 <= r["accuracy"] <= 1 and r["test_images"] == kept["rows"][0]["test_images"], s
     assert len({r["menu_size"] for r in rows.values()}) == 1      # the capstone's menus: one size
+    fair = report.split("## Fair comparison")[1].split("\n## ")[0]   # the report's own verdicts
+    assert kept["comparison"] and all(c["verdict"] in fair for c in kept["comparison"])
     for s in ("feature_extraction", "random_features"):
         assert rows[s]["setting"]["layer"] in layers, s
     assert 0 < rows["fine_tuning"]["trainable_params"] < rows["scratch"]["trainable_params"]

@@ -127,7 +127,7 @@ def test_generate_and_autograde_a_submission_with_a_right_and_a_wrong_answer(tmp
 
     solved = grading.nbgrader_version(source)
     right = solved.cells[answers[1]].source.replace("### BEGIN SOLUTION\n", "").replace("### END SOLUTION", "")
-    # wrong: a balanced sample, but of test images (only the hidden test catches it)
+    # wrong: a balanced sample, but of test images (its check, strict under nbgrader, catches it)
     wrong = "x_small, y_small = data.few_shot(far.x_test, far.y_test, 3, seed=SEED)"
     grading.copy_submission(released, course, "student", {answers[0]: wrong, answers[1]: right})
     _nbgrader(course, "autograde", "00_welcome", "--create", "--force")
@@ -142,7 +142,7 @@ def test_generate_and_autograde_a_submission_with_a_right_and_a_wrong_answer(tmp
     graded = nbformat.read(course / "autograded" / "student" / "00_welcome" / "00_welcome.ipynb", 4)
     errors = [o for c in graded.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
     assert {e["ename"] for e in errors} == {"AssertionError"} and len(errors) == 1
-    assert "far.x_test is kept for scoring" in errors[0]["evalue"]   # the hidden test
+    assert "far.x_test is kept for scoring" in errors[0]["evalue"]   # the check's own hint
 
 
 def test_generated_config_uses_only_options_nbgrader_reads(tmp_path, caplog):

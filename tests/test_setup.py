@@ -89,7 +89,8 @@ def test_every_imported_package_is_declared_where_it_is_needed():
     allowed["teach"] = allowed["runtime"] | _names(EXTRAS["teach"])
     allowed["test"] = allowed["teach"] | _names(EXTRAS["test"])
     providers = md.packages_distributions()
-    local = {p.stem for p in (ROOT / "tests").glob("*.py")}  # the tests' shared helpers, e.g. pages
+    # the tests' shared helpers (e.g. tests/pages.py), unless an installed package has the name
+    local = {p.stem for p in (ROOT / "tests").rglob("*.py") if not providers.get(p.stem)}
     missing = {}
     for group, texts in sources.items():
         imported = set().union(*map(_imports, texts)) - (local if group == "test" else set())

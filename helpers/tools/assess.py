@@ -9,7 +9,8 @@ features against the same network with random weights, paired over seeds); the l
 ``experiment.run_cell``); the fair comparison with paired intervals; the recommendation in words;
 the images the chosen model gets most wrong; and the chosen model, exported with
 ``model.export``. Everything lands in ``--out`` (``build/assess`` by default): ``report.md``,
-the plots, every run's row in ``results.json`` (notebook 06's format), and ``model/``.
+the plots, the learning curve's rows in ``results.json`` (as notebook 06 keeps rows), and
+``model/``.
 
 ``--out`` is only ever replaced when it is missing, empty, or an earlier report of this command
 (every report folder carries the marker file ``.tlw-assess-report``): any other folder, and one
@@ -286,6 +287,7 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
         seed: int = 0, max_steps: int | None = None, jobs: int = 1, scheduler: str | None = None,
         progress: bool = True) -> str:
     """The analysis of one scanned folder, written into ``out``; returns the recommendation."""
+    import json
     import logging
 
     import matplotlib
@@ -295,6 +297,7 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     import numpy as np
 
     from helpers import backbones, capstone, experiment, final_model, own_images
+    from helpers.atomic import atomic_write_text
 
     started = time.perf_counter()
     budgets = sorted(budgets)
@@ -339,9 +342,14 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     model.export(out / "model", verbose=False)
     (out / "model" / "class_names.txt").write_text("\n".join(task.class_names) + "\n")
 
-    experiment.save_results(out / "results.json", rows, {
-        "image_dir": str(report.root), "backbone": net.name, "weights": net.weights_label,
-        "budgets": budgets, "seeds": seeds, "seed": seed, "max_steps": max_steps})
+    # the rows as notebook 06 keeps them, beside this report's own comparison (its verdicts are
+    # the capstone's: no verdict from too few seeds, none on pretraining with random weights)
+    atomic_write_text(out / "results.json", json.dumps({
+        "parameters": {"image_dir": str(Path(report.root).resolve()), "backbone": net.name,
+                       "weights": net.weights_label, "budgets": budgets, "seeds": seeds,
+                       "seed": seed, "max_steps": max_steps or experiment.MAX_STEPS,
+                       "menus": capstone.CURVE_MENUS, "augmentations": capstone.CURVE_AUGMENTATIONS},
+        "rows": rows, "summary": experiment.aggregate(rows), "comparison": compared}, indent=1))
     summary = experiment.aggregate(rows)
     names = capstone.display_labels(net.weights_label)
     lines = [
@@ -374,8 +382,8 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
               "## Learning curve", "",
               "Test accuracy, mean ± standard deviation over the seeds, every contender of "
               "notebook 06 on the same samples (the choices within each made on validation). "
-              "Every run's row (the settings tried and chosen, steps, validation and test "
-              "accuracy) is in `results.json`, in notebook 06's format.", "",
+              "Each learning-curve run's row (the settings tried and chosen, steps, validation "
+              "and test accuracy) is in `results.json`, as notebook 06's rows are kept.", "",
               _table([{"labels/class": s["per_class"], "contender": names[s["strategy"]],
                        "test accuracy": f"{s['accuracy_mean']:.3f} ± {s.get('accuracy_sd', 0.0):.3f}",
                        "validation accuracy": f"{s['val_accuracy_mean']:.3f}", "seeds": s["seeds"]}
