@@ -80,3 +80,23 @@ def test_the_experiment_package_offers_what_its_modules_offer():
     assert experiment.__all__ == [n for part in parts for n in part]
     assert len(set(experiment.__all__)) == len(experiment.__all__)
     assert all(hasattr(experiment, n) for n in experiment.__all__)
+
+
+LONG_FUNCTION = 55   # lines: "no function over about 50 lines without a reason in its docstring"
+
+
+def _long_functions(path: Path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            length = node.end_lineno - node.lineno + 1
+            if length > LONG_FUNCTION:
+                yield node, length
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "helpers").rglob("*.py")), ids=_name)
+def test_a_long_function_says_why(path):
+    """Functions read in one sitting too: over about 50 lines, the docstring says why."""
+    unexplained = [f"{node.name} ({length} lines)" for node, length in _long_functions(path)
+                   if "it is long because" not in " ".join((ast.get_docstring(node) or "").lower().split())]
+    assert not unexplained, (f"helpers/{_name(path)}: {unexplained} are long with no reason: split "
+                             "them, or say in the docstring why they are long ('It is long because ...')")

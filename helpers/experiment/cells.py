@@ -72,6 +72,21 @@ def _trainer(strategy, task, x, y, val, seed, batch_size, backbone, max_steps):
                                             max_steps, memo=memo)
 
 
+def _cell_menu(task, strategy: str, max_steps, own, augmentations, backbone) -> list[dict]:
+    """The contender's menu on ``task`` (flips only where they keep labels, a frozen network's
+    layers from ``backbone``), after checking the arguments."""
+    if strategy not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
+    if int(max_steps) < 1:
+        raise ValueError(f"max_steps must be a positive number of steps, not {max_steps!r}")
+    if strategy in NETWORKS:
+        backbone.check_images(task.x_train.shape[1:])
+    flips = task.meta.get("flip_preserves_label", True)
+    if "layer" in menus.OWN_SETTINGS[strategy] and "layer" not in (own or {}):
+        own = dict(own or {}, layer=tuple(backbone.feature_layers))   # this backbone's layers
+    return menus.menu(strategy, flips, own, augmentations)
+
+
 def run_cell(task, strategy: str, per_class, seed: int = 0, batch_size: int = 32,
              test_images: int | None = 2000, val_images: int = 500,
              max_steps: int = training.MAX_STEPS, own: dict | None = None,
@@ -86,16 +101,7 @@ def run_cell(task, strategy: str, per_class, seed: int = 0, batch_size: int = 32
     (``helpers.final_model.as_keras_model`` turns it into one Keras model).
     ``backbone`` (``helpers.backbones``) is the network the four networks start from.
     """
-    if strategy not in STRATEGIES:
-        raise ValueError(f"strategy must be one of {STRATEGIES}, not {strategy!r}")
-    if int(max_steps) < 1:
-        raise ValueError(f"max_steps must be a positive number of steps, not {max_steps!r}")
-    if strategy in NETWORKS:
-        backbone.check_images(task.x_train.shape[1:])
-    flips = task.meta.get("flip_preserves_label", True)
-    if "layer" in menus.OWN_SETTINGS[strategy] and "layer" not in (own or {}):
-        own = dict(own or {}, layer=tuple(backbone.feature_layers))   # this backbone's layers
-    menu = menus.menu(strategy, flips, own, augmentations)
+    menu = _cell_menu(task, strategy, max_steps, own, augmentations, backbone)
     x, y = data.few_shot(task.x_train, task.y_train, sample_budget(task, per_class), seed=seed)
     val = (task.x_val[:val_images], task.y_val[:val_images])
     x_test, y_test = task.x_test[:test_images], task.y_test[:test_images]

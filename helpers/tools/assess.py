@@ -287,17 +287,12 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
         seed: int = 0, max_steps: int | None = None, jobs: int = 1, scheduler: str | None = None,
         progress: bool = True) -> str:
     """The analysis of one scanned folder, written into ``out``; returns the recommendation."""
-    import json
-    import logging
-
     import matplotlib
 
     matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     import numpy as np
 
-    from helpers import backbones, capstone, experiment, final_model, own_images
-    from helpers.atomic import atomic_write_text
+    from helpers import backbones, capstone, final_model, own_images
 
     started = time.perf_counter()
     budgets = sorted(budgets)
@@ -323,38 +318,76 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     # the learning curve: every contender of notebook 06 at every budget, paired by seed
     rows = curve_rows(report, task, choice, net, budgets, seeds, seed, kwargs, jobs, scheduler, progress)
     compared = capstone.comparison(rows)
-    advice = capstone.recommendation(rows, net.weights_label, task=task)
-    needed = capstone.labels_needed(rows)
     strategy = final_model.chosen_strategy(compared[-1], rows, net.weights_label)   # the recommended one
-    fig = capstone.plot_learning_curve(rows, weights=net.weights_label)
-    fig.savefig(out / "learning_curve.png", dpi=110, bbox_inches="tight")
+    _save_figure(capstone.plot_learning_curve(rows, weights=net.weights_label), out / "learning_curve.png")
+    info, mistakes = _train_and_export(task, strategy, budgets[-1], seed, net, max_steps, sizes, out)
+    _save_results(out / "results.json", report, net, budgets, seeds, seed, max_steps, rows, compared)
+    facts = dict(seconds=time.perf_counter() - started, budgets=budgets, budget_note=budget_note,
+                 seeds=seeds, seed=seed, max_steps=max_steps, note=note, assessed=assessed,
+                 rows=rows, compared=compared, strategy=strategy, info=info, mistakes=mistakes,
+                 advice=capstone.recommendation(rows, net.weights_label, task=task),
+                 needed=capstone.labels_needed(rows))
+    (out / "report.md").write_text("\n".join(_report_lines(report, task, net, facts)) + "\n")
+    return facts["advice"]
+
+
+def _save_figure(fig, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
-    # the chosen contender trained once more, its worst mistakes, its export
-    model, info = final_model.train_chosen(task, strategy, budgets[-1], seed, net, max_steps=max_steps,
+
+def _train_and_export(task, strategy: str, budget: int, seed: int, net, max_steps, sizes: dict,
+                      out: Path):
+    """The chosen contender trained once more at the largest budget, its worst mistakes
+    plotted, the model exported to ``out/model``. Returns (its info, the mistakes)."""
+    import logging
+
+    from helpers import capstone, final_model
+
+    model, info = final_model.train_chosen(task, strategy, budget, seed, net, max_steps=max_steps,
                                            val_images=sizes["val_images"],
                                            test_images=sizes["test_images"])
     mistakes = capstone.most_confused(lambda x: model.predict(x, verbose=0), task, k=8)
-    fig = capstone.plot_most_confused(mistakes)
-    fig.savefig(out / "most_confused.png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    _save_figure(capstone.plot_most_confused(mistakes), out / "most_confused.png")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)   # TensorFlow logs every file it writes
     model.export(out / "model", verbose=False)
     (out / "model" / "class_names.txt").write_text("\n".join(task.class_names) + "\n")
+    return info, mistakes
 
-    # the rows as notebook 06 keeps them, beside this report's own comparison (its verdicts are
-    # the capstone's: no verdict from too few seeds, none on pretraining with random weights)
-    atomic_write_text(out / "results.json", json.dumps({
+
+def _save_results(path: Path, report, net, budgets, seeds: int, seed: int, max_steps, rows,
+                  compared) -> None:
+    """The rows as notebook 06 keeps them, beside this report's own comparison (its verdicts
+    are the capstone's: none from too few seeds, none on pretraining with random weights)."""
+    import json
+
+    from helpers import capstone, experiment
+    from helpers.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps({
         "parameters": {"image_dir": str(Path(report.root).resolve()), "backbone": net.name,
                        "weights": net.weights_label, "budgets": budgets, "seeds": seeds,
                        "seed": seed, "max_steps": max_steps or experiment.MAX_STEPS,
                        "menus": capstone.CURVE_MENUS, "augmentations": capstone.CURVE_AUGMENTATIONS},
         "rows": rows, "summary": experiment.aggregate(rows), "comparison": compared}, indent=1))
-    summary = experiment.aggregate(rows)
+
+
+def _report_lines(report, task, net, facts: dict) -> list[str]:
+    """report.md, line by line. It is long because it is the report's text, section by section
+    in reading order, with each number where a reader meets it."""
+    from helpers import capstone, experiment, own_images
+
+    f = facts
+    budgets, seeds, seed, max_steps = f["budgets"], f["seeds"], f["seed"], f["max_steps"]
+    assessed, compared, strategy, info = f["assessed"], f["compared"], f["strategy"], f["info"]
+    note, budget_note, advice, needed = f["note"], f["budget_note"], f["advice"], f["needed"]
+    summary = experiment.aggregate(f["rows"])
     names = capstone.display_labels(net.weights_label)
     lines = [
         "# Does transfer pay on these images?", "",
-        f"Made by `python -m helpers assess` in {time.perf_counter() - started:.0f} s: "
+        f"Made by `python -m helpers assess` in {f['seconds']:.0f} s: "
         f"budgets {', '.join(map(str, budgets))} labels per class, {seeds} seed(s) from {seed}"
         + (f", at most {max_steps} optimisation steps per network run" if max_steps else "") + ".", "",
         "## The folder", "", "```", own_images.describe(report), "```", "",
@@ -415,6 +448,5 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
               "![most confused](most_confused.png)", ""]
     lines += [f"- {m['true']} → {m['predicted']} ({m['confidence']:.2f}): "
               f"`{os.path.relpath(task.meta['files']['test'][m['index']], report.root)}`"
-              for m in mistakes] or ["- none: every test image is classified right"]
-    (out / "report.md").write_text("\n".join(lines) + "\n")
-    return advice
+              for m in f["mistakes"]] or ["- none: every test image is classified right"]
+    return lines

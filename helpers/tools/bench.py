@@ -242,6 +242,8 @@ def check_targets(res: dict) -> list[str]:
 
 
 def to_markdown(res: dict) -> str:
+    """The benchmark as README's markdown: the machine, the table, then one line per measurement
+    saying what it measured. It is long because it is that text, in reading order."""
     m = res["machine"]
     lines = [f"Benchmark taken {res['date']} on {m['cpus']} CPU cores ({m['machine']}, "
              f"{m['processor'] or 'unknown CPU'}), Python {m['python']}, TensorFlow {m['tensorflow']}.",

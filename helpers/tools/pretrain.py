@@ -115,6 +115,24 @@ def _smoothed_loss(num_classes: int, smoothing: float):
     return smoothed
 
 
+def _train_by_the_recipe(x, y, num_classes: int, epochs: int, seed: int, verbose: int):
+    """The source CNN trained on (x, y) by the recipe :func:`pretrain_source_model` states.
+    Returns (model, history)."""
+    import keras
+    import tensorflow as tf
+
+    model = models.build_source_cnn(num_classes)
+    shift = keras.Sequential([keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant",
+                                                             seed=seed)])
+    train = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=seed).batch(128)
+             .map(lambda a, b: (shift(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
+             .prefetch(tf.data.AUTOTUNE))
+    steps = epochs * int(np.ceil(len(y) / 128))
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps)),
+                  loss=_smoothed_loss(num_classes, 0.1), metrics=["accuracy"])
+    return model, model.fit(train, epochs=epochs, verbose=verbose)
+
+
 def pretrain_source_model(epochs: int = PRETRAIN_EPOCHS, seed: int = PRETRAIN_SEED,
                           path: Path = config.SOURCE_MODEL_PATH, verbose: int = 1,
                           assess: bool = True, before: Path | None = None,
@@ -125,7 +143,8 @@ def pretrain_source_model(epochs: int = PRETRAIN_EPOCHS, seed: int = PRETRAIN_SE
     batch 128, shifts of up to 8% as augmentation (no flips: a mirrored glyph is another glyph).
     ``assess``: add the transferability assessment to the card (:func:`assess_card`; else run
     ``python -m helpers pretrain --assess-only`` later). ``before``: a model from before the
-    look-alike filter, for the card's ``leak_check``."""
+    look-alike filter, for the card's ``leak_check``. It is long because the card is written out
+    here field by field, beside the run that measures each field."""
     import keras
     import tensorflow as tf
 
@@ -135,16 +154,7 @@ def pretrain_source_model(epochs: int = PRETRAIN_EPOCHS, seed: int = PRETRAIN_SE
     start = time.perf_counter()
     (x, y), (x_held, y_held), names = source_training_data(seed)
     render_seconds = time.perf_counter() - start
-    model = models.build_source_cnn(len(names))
-    shift = keras.Sequential([keras.layers.RandomTranslation(0.08, 0.08, fill_mode="constant",
-                                                             seed=seed)])
-    train = (tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(y), seed=seed).batch(128)
-             .map(lambda a, b: (shift(a, training=True), b), num_parallel_calls=tf.data.AUTOTUNE)
-             .prefetch(tf.data.AUTOTUNE))
-    steps = epochs * int(np.ceil(len(y) / 128))
-    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(2e-3, steps)),
-                  loss=_smoothed_loss(len(names), 0.1), metrics=["accuracy"])
-    history = model.fit(train, epochs=epochs, verbose=verbose)
+    model, history = _train_by_the_recipe(x, y, len(names), epochs, seed, verbose)
     train_seconds = time.perf_counter() - start - render_seconds
     clothing = source_task()
     pred = model.predict(clothing.x_test, batch_size=512, verbose=0).argmax(1)
@@ -412,7 +422,8 @@ def _goal(cell: dict) -> bool:
 
 def assessment_markdown(card: dict) -> str:
     """README's table of the card's transferability assessment: held out on test, and on
-    validation, side by side, with the multiplicity corrections and the leak check."""
+    validation, side by side, with the multiplicity corrections and the leak check. It is long
+    because it is that text, one part after another, as README shows it."""
     test, val = card["transferability_on_test"], card["transferability_on_validation"]
     a = card.get("assessment", {})
     rows = ["| target | labels/class | **test** (held out): pretrained / random | difference "
