@@ -100,7 +100,8 @@ def flatten_pixels(images) -> np.ndarray:
 
 
 def linear_probe(train_x, train_y, test_x, test_y, seed: int = 0) -> float:
-    """Test accuracy of a logistic regression trained on fixed features (scikit-learn)."""
+    """Test accuracy of a logistic regression trained on fixed features (scikit-learn), with
+    scikit-learn's default C: the plain probe (``probes.tuned_probe`` chooses C on validation)."""
     clf = make_pipeline(StandardScaler(), LogisticRegression(max_iter=2000, random_state=seed))
     clf.fit(train_x, train_y)
     return float(clf.score(test_x, test_y))

@@ -20,15 +20,16 @@ from tqdm.auto import tqdm
 
 from helpers import data, features, models, stats
 
-__all__ = ["PROBE_C", "probe", "random_twin", "calibrated_copy", "layer_features", "three_probes",
+__all__ = ["PROBE_C", "tuned_probe", "random_twin", "calibrated_copy", "layer_features", "three_probes",
            "three_probes_in_words", "depth_probe", "plot_depth_probe", "transferability",
            "assess_targets", "plot_assessment", "probe_on_validation"]
 
 PROBE_C = (0.01, 0.1, 1.0, 10.0)  # the linear probe's regularisation, chosen on validation
 
 
-def probe(train_f, train_y, val_f, val_y, seed: int = 0, c_values=PROBE_C, max_iter: int = 2000):
-    """A linear probe: standardised features, logistic regression, its C chosen on validation.
+def tuned_probe(train_f, train_y, val_f, val_y, seed: int = 0, c_values=PROBE_C, max_iter: int = 2000):
+    """A linear probe tuned on validation: standardised features, logistic regression, its C
+    chosen on ``val_f, val_y`` (``features.linear_probe`` is the untuned one, scored directly).
 
     Returns ``(classifier, validation accuracy)``; score it on test only after every choice."""
     best = None
@@ -119,7 +120,7 @@ def _fits_on_validation(menu, layer_names, x, y, val, seed: int, val_features=No
                      else layer_features(net, layer_names, val[0]))
         train = layer_features(net, layer_names, x)
         for layer in layer_names:
-            clf, acc = probe(train[layer], y, val_feats[layer], val[1], seed)
+            clf, acc = tuned_probe(train[layer], y, val_feats[layer], val[1], seed)
             fits[option, layer] = (acc, net, clf)
     return fits
 
@@ -161,7 +162,7 @@ def three_probes(task, pretrained, random_weights, per_class: int, seed: int = 0
     val = (task.x_val[:val_images], task.y_val[:val_images])
     x_test, y_test = task.x_test[:test_images], task.y_test[:test_images]
     px = features.flatten_pixels
-    clf, _ = probe(px(x_few), y_few, px(val[0]), val[1], seed)
+    clf, _ = tuned_probe(px(x_few), y_few, px(val[0]), val[1], seed)
     out = {"pixels": float(clf.score(px(x_test), y_test)), "y_test": y_test,
            "pixel points": features.pca_2d(x_test, seed)}
     menus = _menus(pretrained, random_weights, x_few)
@@ -325,5 +326,5 @@ def probe_on_validation(extractor, train, val, seed: int = 0):
     C chosen on ``val``; returns ``(classifier, validation accuracy)``. Scoring candidate source
     models this way, on validation only, is how notebook 03 chooses one."""
     (x_train, y_train), (x_val, y_val) = train, val
-    return probe(features.extract_features(extractor, x_train), y_train,
+    return tuned_probe(features.extract_features(extractor, x_train), y_train,
                  features.extract_features(extractor, x_val), y_val, seed)

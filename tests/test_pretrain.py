@@ -85,7 +85,7 @@ def test_both_arms_choose_from_menus_of_the_same_size(source_model):
     for option, net in zip(models.TWIN_BATCHNORM, (twin, calibrated), strict=True):
         train = probes.layer_features(net, layers, x)
         val = probes.layer_features(net, layers, far.x_val)
-        best[option] = max(probes.probe(train[k], y, val[k], far.y_val, 3)[1] for k in layers)
+        best[option] = max(probes.tuned_probe(train[k], y, val[k], far.y_val, 3)[1] for k in layers)
     assert row["random_val"] == pytest.approx(max(best.values()))
     assert best[row["random_batchnorm"]] == pytest.approx(max(best.values()))
 

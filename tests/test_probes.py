@@ -130,7 +130,7 @@ def test_depth_probe_chooses_statistics_per_layer_on_validation(source_model):
     # the twin's score at a layer is the better of its two treatments, each with C on validation
     calibrated = probes.random_twin(source_model, 0, calibrate_on=x)
     for layer in layers:
-        by_hand = max(probes.probe(probes.layer_features(net, layers, x)[layer], y,
+        by_hand = max(probes.tuned_probe(probes.layer_features(net, layers, x)[layer], y,
                                    probes.layer_features(net, layers, val[0])[layer], val[1], 0)[1]
                       for net in (twin, calibrated))
         assert depth["random weights"]["validation"][layer] == pytest.approx(by_hand)
