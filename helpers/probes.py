@@ -128,7 +128,7 @@ def _fits_on_validation(menu, layer_names, x, y, val, seed: int, val_features=No
 def _best_of(fits: dict):
     """The (validation accuracy, option, network, layer, classifier) of the best of ``fits``
     (:func:`_fits_on_validation`). Ties go to the first: the first option, the shallower layer
-    (and, inside :func:`probe`, the smaller C)."""
+    (and, inside :func:`tuned_probe`, the smaller C)."""
     option, layer = max(fits, key=lambda key: fits[key][0])   # max keeps the first of equals
     acc, net, clf = fits[option, layer]
     return acc, option, net, layer, clf
@@ -327,4 +327,4 @@ def probe_on_validation(extractor, train, val, seed: int = 0):
     models this way, on validation only, is how notebook 03 chooses one."""
     (x_train, y_train), (x_val, y_val) = train, val
     return tuned_probe(features.extract_features(extractor, x_train), y_train,
-                 features.extract_features(extractor, x_val), y_val, seed)
+                       features.extract_features(extractor, x_val), y_val, seed)

@@ -131,7 +131,8 @@ def test_depth_probe_chooses_statistics_per_layer_on_validation(source_model):
     calibrated = probes.random_twin(source_model, 0, calibrate_on=x)
     for layer in layers:
         by_hand = max(probes.tuned_probe(probes.layer_features(net, layers, x)[layer], y,
-                                   probes.layer_features(net, layers, val[0])[layer], val[1], 0)[1]
+                                         probes.layer_features(net, layers, val[0])[layer], val[1],
+                                         0)[1]
                       for net in (twin, calibrated))
         assert depth["random weights"]["validation"][layer] == pytest.approx(by_hand)
 

@@ -322,11 +322,12 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     _save_figure(capstone.plot_learning_curve(rows, weights=net.weights_label), out / "learning_curve.png")
     info, mistakes = _train_and_export(task, strategy, budgets[-1], seed, net, max_steps, sizes, out)
     _save_results(out / "results.json", report, net, budgets, seeds, seed, max_steps, rows, compared)
-    facts = dict(seconds=time.perf_counter() - started, budgets=budgets, budget_note=budget_note,
-                 seeds=seeds, seed=seed, max_steps=max_steps, note=note, assessed=assessed,
-                 rows=rows, compared=compared, strategy=strategy, info=info, mistakes=mistakes,
+    facts = dict(budgets=budgets, budget_note=budget_note, seeds=seeds, seed=seed,
+                 max_steps=max_steps, note=note, assessed=assessed, rows=rows, compared=compared,
+                 strategy=strategy, info=info, mistakes=mistakes,
                  advice=capstone.recommendation(rows, net.weights_label, task=task),
                  needed=capstone.labels_needed(rows))
+    facts["seconds"] = time.perf_counter() - started
     (out / "report.md").write_text("\n".join(_report_lines(report, task, net, facts)) + "\n")
     return facts["advice"]
 
