@@ -1,9 +1,11 @@
 """The course's tasks: the source and three targets, with fixed splits, and few-shot samples.
 
-The source is six clothing classes of Fashion-MNIST; the targets span the decision table: the
-same classes in a new look (``look``), new classes in the same look (``near``), new classes in
-a new look (``far``: scikit-learn's handwritten digits). ``get_task(name)`` gives any of them;
-``few_shot`` draws a fixed number of labelled examples per class.
+The source task is the clothing part of the source model's pretraining (six clothing classes of
+Fashion-MNIST; ``helpers.glyphs`` renders the 1,000 characters beside them); the targets span
+the decision table: the same classes in a new look (``look``), new classes in the same look
+(``near``), new classes in a new look (``far``: scikit-learn's handwritten digits).
+``get_task(name)`` gives any of them; ``few_shot`` draws a fixed number of labelled examples
+per class.
 
 Fashion-MNIST's files are found, verified and read by ``helpers.fashion_files``, and files are
 written whole by ``helpers.atomic``; every name of both is importable from here too
@@ -128,9 +130,10 @@ def _fashion_task(name, description, classes, data_dir=None) -> Task:
 
 @lru_cache(maxsize=2)
 def source_task(data_dir=None) -> Task:
-    """The pretraining task: six clothing classes of Fashion-MNIST."""
-    return _fashion_task("source", "Fashion-MNIST clothing (6 classes): what the source "
-                         "model was pretrained on", SOURCE_CLASSES, data_dir)
+    """The clothing part of the pretraining: six clothing classes of Fashion-MNIST (the source
+    model also learnt 1,000 rendered characters, ``helpers.glyphs``)."""
+    return _fashion_task("source", "Fashion-MNIST clothing (6 classes): the clothing part of the "
+                         "source model's pretraining", SOURCE_CLASSES, data_dir)
 
 
 @lru_cache(maxsize=2)
