@@ -292,7 +292,7 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     matplotlib.use("Agg")
     import numpy as np
 
-    from helpers import backbones, capstone, final_model, own_images
+    from helpers import backbones, capstone, experiment, final_model, own_images
 
     started = time.perf_counter()
     budgets = sorted(budgets)
@@ -321,8 +321,10 @@ def run(report, out: Path, backbone: str = "auto", budgets=(1, 5, 20), seeds: in
     strategy = final_model.chosen_strategy(compared[-1], rows, net.weights_label)   # the recommended one
     _save_figure(capstone.plot_learning_curve(rows, weights=net.weights_label), out / "learning_curve.png")
     info, mistakes = _train_and_export(task, strategy, budgets[-1], seed, net, max_steps, sizes, out)
-    _save_results(out / "results.json", report, net, budgets, seeds, seed, max_steps, rows, compared)
-    facts = dict(budgets=budgets, budget_note=budget_note, seeds=seeds, seed=seed,
+    summary = experiment.aggregate(rows)
+    _save_results(out / "results.json", report, net, budgets, seeds, seed, max_steps, rows,
+                  summary, compared)
+    facts = dict(summary=summary, budgets=budgets, budget_note=budget_note, seeds=seeds, seed=seed,
                  max_steps=max_steps, note=note, assessed=assessed, rows=rows, compared=compared,
                  strategy=strategy, info=info, mistakes=mistakes,
                  advice=capstone.recommendation(rows, net.weights_label, task=task),
@@ -359,7 +361,7 @@ def _train_and_export(task, strategy: str, budget: int, seed: int, net, max_step
 
 
 def _save_results(path: Path, report, net, budgets, seeds: int, seed: int, max_steps, rows,
-                  compared) -> None:
+                  summary, compared) -> None:
     """The rows as notebook 06 keeps them, beside this report's own comparison (its verdicts
     are the capstone's: none from too few seeds, none on pretraining with random weights)."""
     import json
@@ -372,19 +374,19 @@ def _save_results(path: Path, report, net, budgets, seeds: int, seed: int, max_s
                        "weights": net.weights_label, "budgets": budgets, "seeds": seeds,
                        "seed": seed, "max_steps": max_steps or experiment.MAX_STEPS,
                        "menus": capstone.CURVE_MENUS, "augmentations": capstone.CURVE_AUGMENTATIONS},
-        "rows": rows, "summary": experiment.aggregate(rows), "comparison": compared}, indent=1))
+        "rows": rows, "summary": summary, "comparison": compared}, indent=1))
 
 
 def _report_lines(report, task, net, facts: dict) -> list[str]:
     """report.md, line by line. It is long because it is the report's text, section by section
     in reading order, with each number where a reader meets it."""
-    from helpers import capstone, experiment, own_images
+    from helpers import capstone, own_images
 
     f = facts
     budgets, seeds, seed, max_steps = f["budgets"], f["seeds"], f["seed"], f["max_steps"]
     assessed, compared, strategy, info = f["assessed"], f["compared"], f["strategy"], f["info"]
     note, budget_note, advice, needed = f["note"], f["budget_note"], f["advice"], f["needed"]
-    summary = experiment.aggregate(f["rows"])
+    summary = f["summary"]
     names = capstone.display_labels(net.weights_label)
     lines = [
         "# Does transfer pay on these images?", "",
