@@ -114,7 +114,8 @@ def test_two_kernels_at_once_keep_order_failures_and_their_own_memory(tmp_path):
     hold = "import numpy as np\nblock = np.ones(300 * 2**20 // 8)\n"
     score = "assert met, 'the other notebook never started'\n"
     big = _tiny(tmp_path, "p1_big", hold + _meet("big", "small", meet) + score + TINY_OK)
-    small = _tiny(tmp_path, "p2_small", _meet("small", "big", meet) + score + TINY_OK)
+    blas = 'import os\nprint("BLAS=" + os.environ.get("OPENBLAS_NUM_THREADS", "unset"))\n'
+    small = _tiny(tmp_path, "p2_small", _meet("small", "big", meet) + score + blas + TINY_OK)
     bad = _tiny(tmp_path, "p3_bad", "raise ValueError('broken on purpose')")
     out = tmp_path / "out"
     results = runner.run_course([str(big), str(small), str(bad)], quick=True, out_dir=out,
@@ -123,8 +124,25 @@ def test_two_kernels_at_once_keep_order_failures_and_their_own_memory(tmp_path):
     assert [r.status for r in results] == ["ok", "ok", "FAILED"], [r.error for r in results]
     assert results[0].peak_mb > results[1].peak_mb + 200
     assert results[0].metrics == {"score": 10} and (out / "p2_small.ipynb").is_file()
+    # each kernel's math libraries get its share of the cores
+    assert f"BLAS={runner.shared_cores_env(2)['OPENBLAS_NUM_THREADS']}" in (out / "p2_small.ipynb").read_text()
     with pytest.raises(runner.ParameterError, match="jobs"):
         runner.run_course([str(small)], jobs=0)
+
+
+def test_processes_sharing_the_cores_split_them_and_keep_what_is_set(monkeypatch):
+    for name in runner.BLAS_THREADS:
+        monkeypatch.delenv(name, raising=False)
+    cores = runner.cores_each(1)
+    assert cores >= 1 and runner.cores_each(cores) == 1 and runner.cores_each(10 * cores) == 1
+    assert set(runner.shared_cores_env(cores).values()) == {"1"}
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "3")               # the user's own choice wins
+    assert runner.shared_cores_env(cores)["OPENBLAS_NUM_THREADS"] == "3"
+    before = dict(os.environ)
+    with runner.one_thread_per_worker():                            # what local grid workers inherit
+        assert os.environ["TF_NUM_INTRAOP_THREADS"] == os.environ["OMP_NUM_THREADS"] == "1"
+        assert os.environ["OPENBLAS_NUM_THREADS"] == "3"
+    assert dict(os.environ) == before
 
 
 def test_cli_run_exit_code_non_zero_on_failure(tmp_path, capsys):

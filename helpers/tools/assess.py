@@ -275,7 +275,7 @@ def curve_rows(report, task, choice, backbone, budgets, seeds, seed: int, kwargs
     fields = {"name": choice.name, "image_size": choice.image_size, "channels": choice.channels,
               "weights": backbone.weights_label}
     n = len(units)
-    with runner.one_tensorflow_thread_per_worker():
+    with runner.one_thread_per_worker():
         parts = runner.map_on_dask(_curve_unit, [str(Path(report.root).resolve())] * n,
                                    [fields] * n, [seed] * n, *zip(*units, strict=True),
                                    [seed_list] * n, [kwargs] * n, jobs=jobs, scheduler=scheduler,

@@ -42,11 +42,11 @@ def _run_unit(task_name: str, budget, strategy: str, seeds, kwargs: dict) -> lis
 def run_grid_on_dask(task_names, budgets, seeds, strategies=experiment.STRATEGIES, jobs: int = 2,
                      scheduler: str | None = None, progress: bool = True, **kwargs) -> list:
     """``experiment.run_grid`` fanned out on Dask: one job per (target, budget, contender), on a
-    local cluster of ``jobs`` worker processes (one TensorFlow thread each) or on the cluster at
+    local cluster of ``jobs`` worker processes (one thread each) or on the cluster at
     ``scheduler``. The rows are the same as ``run_grid``'s, in the same order."""
     units = [(t, b, s) for t in task_names for b in budgets for s in strategies]
     n = len(units)
-    with runner.one_tensorflow_thread_per_worker():
+    with runner.one_thread_per_worker():
         parts = runner.map_on_dask(_run_unit, *zip(*units, strict=True), [list(seeds)] * n,
                                    [kwargs] * n, jobs=jobs, scheduler=scheduler, unit="job",
                                    desc="grid on Dask", progress=progress)
