@@ -208,6 +208,7 @@ def _compile(model, compile_fresh, learning_rate: float, reuse: bool) -> None:
 
 
 def _fit(model, train, val, epochs, callbacks):
+    traced.build_before_fit(model, *val)      # shapes only: one trace of the step, not two
     if isinstance(train, tuple):
         return model.fit(*train, validation_data=val, epochs=epochs, batch_size=32, verbose=0,
                          callbacks=callbacks)

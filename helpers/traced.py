@@ -17,8 +17,8 @@ from __future__ import annotations
 import keras
 import numpy as np
 
-__all__ = ["KEPT", "copy_state", "reset_optimizer", "compile_or_reset", "reusable", "view",
-           "forget", "snapshot", "restore"]
+__all__ = ["KEPT", "copy_state", "reset_optimizer", "compile_or_reset", "build_before_fit",
+           "reusable", "view", "forget", "snapshot", "restore"]
 
 KEPT: dict = {}
 
@@ -48,6 +48,19 @@ def compile_or_reset(model, compile_fresh, learning_rate: float) -> None:
         reset_optimizer(model.optimizer, learning_rate)
     else:
         compile_fresh()
+
+
+def build_before_fit(model, x, y) -> None:
+    """Create a compiled model's optimizer and metric variables before its first ``fit``, from
+    the shapes of a batch ``x, y`` (nothing is computed or trained).
+
+    Keras's TensorFlow trainer otherwise creates them while it traces the first training step,
+    and ``tf.function`` then traces that step a second time: building them first halves the
+    cost of a model's first fit (the course's CNN: about 10 s -> 6 s on 2 busy cores) and gives
+    the same numbers (tests/test_traced.py)."""
+    build = getattr(model, "_symbolic_build", None)     # Keras 3's own step before a fit
+    if build is not None and model.compiled and not model.optimizer.built:
+        build(data_batch=(np.asarray(x[:1]), np.asarray(y[:1])))
 
 
 def reusable(key, fresh):

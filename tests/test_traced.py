@@ -52,3 +52,25 @@ def test_two_phase_reuse_gives_the_numbers_of_a_new_model(near):
     assert _numbers(other) != _numbers(first)
     assert again["seconds"] > 0
     traced.forget()
+
+
+def test_building_before_the_first_fit_traces_the_step_once_and_changes_no_number():
+    x = np.random.default_rng(0).random((48, 28, 28, 1)).astype("float32")
+    y = np.arange(48) % 6
+    runs = {}
+    for build_first in (False, True):
+        models.set_seed(0)
+        model = models.build_source_cnn(6)
+        model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
+                      metrics=["accuracy"])
+        traces, step = [], model.train_step
+        model.train_step = lambda batch, step=step, traces=traces: traces.append(1) or step(batch)
+        if build_first:
+            traced.build_before_fit(model, x, y)
+            assert model.optimizer.built and not traces              # shapes only: nothing ran
+            traced.build_before_fit(model, x, y)                     # a second call does nothing
+        history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+        runs[build_first] = (len(traces), model.get_weights(), history.history)
+    assert runs[False][0] == 2 and runs[True][0] == 1              # Keras alone traces twice
+    assert all(np.array_equal(a, b) for a, b in zip(runs[False][1], runs[True][1], strict=True))
+    assert runs[False][2] == runs[True][2]

@@ -113,6 +113,7 @@ def train_until_fit(model, dataset, make_optimizer, learning_rate: float, train,
     traced.compile_or_reset(model, lambda: model.compile(
         make_optimizer(learning_rate), "sparse_categorical_crossentropy", metrics=["accuracy"]),
         learning_rate)
+    traced.build_before_fit(model, *train)
     check_every = max(1, min(check_every, max_steps))
     watch = _UntilFit(train, val, check_every, fit_level, patience, must_fit)
     model.fit(dataset, steps_per_epoch=check_every, epochs=max(1, max_steps // check_every),
