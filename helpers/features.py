@@ -26,7 +26,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from helpers import config, models
+from helpers import config, models, traced
 
 __all__ = ["FEATURE_CACHE_DIR", "extract_features", "cached_features", "weights_fingerprint",
            "flatten_pixels", "linear_probe", "dense_head", "compile_classifier",
@@ -163,6 +163,7 @@ def time_per_epoch(model, x, y, epochs: int, batch_size: int = 32) -> tuple[floa
             times.append(time.perf_counter() - self.t0)
 
     times: list[float] = []
+    traced.build_before_fit(model, x, y)     # one trace of the step, not two
     history = model.fit(x, y, epochs=epochs, batch_size=batch_size, verbose=0,
                         callbacks=[_Timer()])
     steady = times[1:] if len(times) > 1 else times

@@ -6,7 +6,7 @@ import keras
 import matplotlib.pyplot as plt
 import numpy as np
 
-from helpers import models
+from helpers import models, traced
 
 __all__ = ["weight_count", "trainable_count", "count_params", "freeze", "unfreeze",
            "freeze_all_but_top", "trainable_table", "snapshot_weights", "weight_changes",
@@ -144,6 +144,7 @@ def batchnorm_demo(make_base, x_train, y_train, x_val, y_val, num_classes: int, 
         outputs = keras.layers.Dense(num_classes, activation="softmax")(x)
         model = keras.Model(inputs, outputs)
         model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+        traced.build_before_fit(model, x_train, y_train)     # one trace of the step, not two
         hist = model.fit(x_train, y_train, epochs=epochs, batch_size=batch_size, verbose=0,
                          shuffle=True)
         after = bn_moving_stats(base)

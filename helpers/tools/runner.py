@@ -173,10 +173,9 @@ def kernel_manager_with_env(env: dict, started=None):
 def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
             progress: bool = True, exercises: str = "blank", kernel_env: dict | None = None) -> RunResult:
     """Execute one notebook with papermill; move it into place only if it succeeded.
-
-    ``exercises``: "blank" runs the notebook as a learner gets it, "solved" with the worked
-    solutions filled in, "both" each exercise blank and then solved (the tests' copy).
-    ``kernel_env``: more environment variables for the kernel."""
+    ``exercises``: "blank" runs it as a learner gets it, "solved" with the worked solutions
+    filled in, "both" each exercise blank, then solved (the tests' copy). ``kernel_env``: more
+    variables for the kernel's environment."""
     import nbformat
     import papermill as pm
 
