@@ -115,13 +115,14 @@ lint: $(ALL_STAMP)
 # where the machine allows it (scripts/offline.sh).
 TEST_NOTEBOOKS := build/test-run/notebooks
 TEST_JOBS ?= 2
-# TEST_JOBS processes share the cores, so each one's BLAS (NumPy, SciPy, scikit-learn) gets its
-# share of threads: OpenBLAS threads that outnumber the cores spin against each other, and the
-# course's small probes and projections then run several times slower (measured: 40 probe fits
-# 4.3 s with the default threads, 0.7 s with one, on 2 busy cores). TensorFlow keeps its own.
-TEST_THREADS := $(shell n=$$(( $$(nproc) / $(TEST_JOBS) )); echo $$(( n > 0 ? n : 1 )))
-TEST_ENV := OPENBLAS_NUM_THREADS=$(TEST_THREADS) OMP_NUM_THREADS=$(TEST_THREADS) \
-  MKL_NUM_THREADS=$(TEST_THREADS)
+# TEST_JOBS processes share the cores, so each one's math library (NumPy, SciPy, scikit-learn)
+# gets its share of threads, unless you set them: OpenBLAS threads that outnumber the cores spin
+# against each other, and the course's small probes and projections then run several times
+# slower (measured: 40 probe fits 4.3 s with the default threads, 0.7 s with one, on 2 busy
+# cores). TensorFlow keeps its own threads (it links no OpenMP).
+TEST_THREADS := $(or $(shell expr $$(nproc) / '$(TEST_JOBS)' 2>/dev/null | grep -v '^0$$'),1)
+TEST_ENV := OPENBLAS_NUM_THREADS=$${OPENBLAS_NUM_THREADS:-$(TEST_THREADS)} \
+  OMP_NUM_THREADS=$${OMP_NUM_THREADS:-$(TEST_THREADS)} MKL_NUM_THREADS=$${MKL_NUM_THREADS:-$(TEST_THREADS)}
 test: setup-all $(BROWSER_STAMP) $(FONTS_STAMP) lint
 	@rm -rf build/test-run && mkdir -p $(TEST_NOTEBOOKS)
 	@# one Python process for all of them (a papermill command per notebook costs seconds each);

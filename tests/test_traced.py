@@ -69,8 +69,19 @@ def test_building_before_the_first_fit_traces_the_step_once_and_changes_no_numbe
             traced.build_before_fit(model, x, y)
             assert model.optimizer.built and not traces              # shapes only: nothing ran
             traced.build_before_fit(model, x, y)                     # a second call does nothing
+            assert model.input.shape[0] is None                     # no batch size fixed
         history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
         runs[build_first] = (len(traces), model.get_weights(), history.history)
-    assert runs[False][0] == 2 and runs[True][0] == 1              # Keras alone traces twice
+    assert runs[True][0] == 1
+    assert runs[False][0] == 2, "Keras now traces a first fit once by itself: build_before_fit can go"
     assert all(np.array_equal(a, b) for a, b in zip(runs[False][1], runs[True][1], strict=True))
     assert runs[False][2] == runs[True][2]
+
+
+def test_building_a_model_without_an_input_layer_fixes_no_batch_size():
+    model = keras.Sequential([keras.layers.Dense(3, activation="softmax")])
+    model.compile(keras.optimizers.Adam(1e-2), "sparse_categorical_crossentropy", metrics=["accuracy"])
+    traced.build_before_fit(model, np.zeros((4, 5), "float32"), np.zeros(4, "int64"))
+    assert model.built and model.optimizer.built
+    model.fit(np.ones((7, 5), "float32"), np.arange(7) % 3, batch_size=7, verbose=0)
+    assert model.predict(np.ones((2, 5), "float32"), verbose=0).shape == (2, 3)

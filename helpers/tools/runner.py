@@ -173,9 +173,9 @@ def kernel_manager_with_env(env: dict, started=None):
 def execute(path: Path, out_dir: Path, params: dict, timeout: int | None = None,
             progress: bool = True, exercises: str = "blank", kernel_env: dict | None = None) -> RunResult:
     """Execute one notebook with papermill; move it into place only if it succeeded.
-    ``exercises``: "blank" runs it as a learner gets it, "solved" with the worked solutions
-    filled in, "both" each exercise blank, then solved (the tests' copy). ``kernel_env``: more
-    variables for the kernel's environment."""
+
+    ``exercises``: "blank" as a learner gets it, "solved" with the worked solutions, "both" each
+    exercise blank, then solved (the tests' copy). ``kernel_env``: more kernel variables."""
     import nbformat
     import papermill as pm
 
@@ -443,7 +443,8 @@ def inherited_env(values: dict):
 
 def one_thread_per_worker():
     """:func:`inherited_env` for local Dask workers of the grid: one TensorFlow thread each and
-    one thread for the math libraries (each worker has a core)."""
+    one thread for the math libraries (each worker has a core; Dask's own default for the
+    latter, written down here so that a value you set is the one every worker gets)."""
     names = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", *BLAS_THREADS)
     return inherited_env(dict.fromkeys(names, 1))
 
