@@ -110,7 +110,8 @@ lint: $(ALL_STAMP)
 # each on TEST_JOBS workers (pytest-xdist): nbval executes each copy once, two notebooks at a time
 # in their own kernels (a kernel keeps a core only partly busy; the last notebooks go first, the
 # long ones are there), and conftest.py keeps the executed notebooks with a marker for this run;
-# then the helpers' tests, tests/test_notebooks.py reading those notebooks, and the browser tests.
+# then the helpers' tests, tests/test_notebooks.py reading those notebooks, and the browser tests
+# (the longest test files first: conftest.py's LONGEST_FIRST).
 # Both sessions always run; the target fails if either does. Everything runs without network
 # where the machine allows it (scripts/offline.sh).
 TEST_NOTEBOOKS := build/test-run/notebooks
@@ -136,7 +137,7 @@ test: setup-all $(BROWSER_STAMP) $(FONTS_STAMP) lint
 	  -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS) || status=1; \
 	echo "== helpers, notebook results, browser"; \
 	$(TEST_ENV) TLW_TEST_RUN=$$run TLW_QUICK=1 scripts/offline.sh $(BIN)/python -m pytest tests \
-	  -n $(TEST_JOBS) --dist loadfile $(PYTEST_ARGS) || status=1; \
+	  -n $(TEST_JOBS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS) || status=1; \
 	exit $$status
 
 course: setup-teach

@@ -27,19 +27,39 @@ KERNEL_ENV = {"TLW_QUICK": "1", "TLW_OFFLINE": "1", "TLW_RESULTS_DIR": str(EXECU
               "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
 
 
+# The test files that take longest (seconds summed over their tests, `--durations=0`, 2026-12-08),
+# longest first. `make test` hands files to its workers in collection order
+# (--no-loadscope-reorder), so these start first and the many short files fill the gaps at the
+# end; pytest-xdist's own order (most tests first) started them last, and one worker then ran a
+# three-minute file alone while the other waited. Only the order depends on this list.
+LONGEST_FIRST = ("test_capstone_runs.py", "test_backbones.py", "test_runner.py", "test_grading.py",
+                 "test_package.py", "test_browser.py", "test_pretrain.py", "test_assess.py",
+                 "test_book.py", "test_experiment_cells.py", "test_applications.py",
+                 "test_probes.py")
+
+
 def _is_notebook_cell(item) -> bool:
     return type(item).__name__ == "IPyNbCell"
 
 
+def _start_rank(item) -> int:
+    """Notebook cells first (the tests read what they produced), then the longest test files."""
+    if _is_notebook_cell(item):
+        return -1
+    name = item.path.name
+    return LONGEST_FIRST.index(name) if name in LONGEST_FIRST else len(LONGEST_FIRST)
+
+
 def pytest_collection_modifyitems(session, config, items):
-    """Notebook cells first (the tests read what they produced); start from an empty folder.
+    """Order the items (:func:`_start_rank`; the rest keep their order); start from an empty
+    folder for the notebooks.
 
     Under pytest-xdist every worker collects: the folder is emptied by `make test` instead, or
     one worker would delete what another has just written."""
     if any(_is_notebook_cell(i) for i in items) and "PYTEST_XDIST_WORKER" not in os.environ:
         shutil.rmtree(EXECUTED, ignore_errors=True)
     EXECUTED.mkdir(parents=True, exist_ok=True)
-    items.sort(key=lambda item: not _is_notebook_cell(item))
+    items.sort(key=_start_rank)
 
 
 

@@ -226,3 +226,17 @@ def test_python_m_helpers_help_lists_the_commands():
                       "teacher", "nbgrader", "html", "book", "bench", "tables", "assess"]
     for command in listed:   # each with its one-line help
         assert re.search(rf"^\s+{command}\s+\S", proc.stdout, re.M), command
+
+
+def test_the_longest_test_files_listed_for_scheduling_exist_and_make_test_keeps_their_order():
+    """conftest.py starts the longest test files first; make test must not let pytest-xdist
+    reorder them (its default starts files with the most tests first)."""
+    tree = ast.parse((ROOT / "conftest.py").read_text())
+    listed = next(ast.literal_eval(node.value) for node in tree.body if isinstance(node, ast.Assign)
+                  and any(getattr(t, "id", None) == "LONGEST_FIRST" for t in node.targets))
+    assert listed and len(set(listed)) == len(listed)
+    assert all((ROOT / "tests" / name).is_file() for name in listed), listed
+    helpers_session = next(line for line in (ROOT / "Makefile").read_text().splitlines()
+                           if "--dist loadfile" in line and "$(TEST_NOTEBOOKS)" not in line
+                           and "nbval" not in line)
+    assert "--no-loadscope-reorder" in helpers_session
